@@ -1,0 +1,37 @@
+"""User-facing errors. Each one names the problem in a single line."""
+
+from __future__ import annotations
+
+
+class StyleAtlasError(Exception):
+    """A problem the user can fix; the CLI prints it on one line and exits with code 2."""
+
+    exit_code: int = 2
+
+
+class InvalidInputError(StyleAtlasError, ValueError):
+    """A bad parameter or bad data."""
+
+
+class InvalidImageError(InvalidInputError):
+    """Bytes that are not a usable image (empty, truncated, not an image, too many pixels)."""
+
+
+class MissingArtifactError(StyleAtlasError):
+    """An artifact a step needs is absent; the message names the command that builds it."""
+
+
+class WorkspaceError(StyleAtlasError):
+    """The workspace path or its manifest is unusable."""
+
+
+class UnknownBackboneError(InvalidInputError):
+    """A backbone name that is not registered; the message lists the known ones."""
+
+
+class MissingWeightsError(StyleAtlasError):
+    """Pretrained weights are not on this machine; the message says where to put them."""
+
+
+class CheckpointError(StyleAtlasError):
+    """A checkpoint is corrupt or does not fit the model (the mismatch is named)."""
