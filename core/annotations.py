@@ -1,0 +1,390 @@
+"""What people create in the app: tags, cluster names and direction example sets.
+
+Stored in ``annotations.sqlite`` in the workspace (SQLite in WAL mode), never inside the
+recomputable artifacts, so re-running the pipeline loses none of it. Every call opens its
+own short-lived connection, so several web workers and background jobs can share the file.
+
+Cluster names follow their clusters across pipeline re-runs: a name is saved together with
+the member item ids the cluster had when it was named, and :meth:`Annotations.cluster_names`
+matches the clusters of the current run to the saved member sets by overlap (Jaccard), so a
+cluster that comes back under another id keeps its name.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from core.errors import InvalidInputError
+
+__all__ = ["Annotations", "DirectionExamples", "match_by_overlap"]
+
+MAX_TAG_LEN = 64
+MAX_NAME_LEN = 80
+DEFAULT_MIN_OVERLAP = 0.3
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tags (
+    item_id TEXT NOT NULL,
+    tag     TEXT NOT NULL,
+    created TEXT NOT NULL,
+    PRIMARY KEY (item_id, tag)
+);
+CREATE INDEX IF NOT EXISTS tags_by_tag ON tags(tag);
+CREATE TABLE IF NOT EXISTS cluster_names (
+    run_id  TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    name    TEXT NOT NULL,
+    members TEXT,            -- JSON list of item ids when named, or NULL
+    updated TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
+CREATE TABLE IF NOT EXISTS direction_examples (
+    name     TEXT PRIMARY KEY,
+    positive TEXT NOT NULL,  -- JSON list of item ids
+    negative TEXT NOT NULL,  -- JSON list of item ids
+    source   TEXT NOT NULL,
+    created  TEXT NOT NULL,
+    updated  TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class DirectionExamples:
+    """A named pair of example sets from which a direction is built.
+
+    Attributes
+    ----------
+    name : str
+        Direction name, e.g. ``"stripes"``.
+    positive_ids, negative_ids : tuple of str
+        Item ids that show / do not show the attribute.
+    source : str
+        Where the sets came from (e.g. ``"dashboard"``, ``"data/demo/directions.json"``).
+    created, updated : str
+        ISO-8601 UTC timestamps.
+    """
+
+    name: str
+    positive_ids: tuple[str, ...]
+    negative_ids: tuple[str, ...]
+    source: str
+    created: str
+    updated: str
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _clean_text(value: str, what: str, max_len: int) -> str:
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be text, got {type(value).__name__}")
+    text = " ".join(value.split())
+    if not text:
+        raise InvalidInputError(f"{what} must not be empty")
+    if len(text) > max_len:
+        raise InvalidInputError(f"{what} is {len(text)} characters long; the limit is {max_len}")
+    return text
+
+
+def _clean_ids(ids: Iterable[str], what: str) -> list[str]:
+    if isinstance(ids, str):
+        raise InvalidInputError(f"{what} must be a list of item ids, not one string")
+    out: list[str] = []
+    seen: set[str] = set()
+    for i in ids:
+        if not isinstance(i, str) or not i:
+            raise InvalidInputError(f"{what} holds an invalid item id: {i!r}")
+        if i not in seen:
+            seen.add(i)
+            out.append(i)
+    return out
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    if not a and not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def match_by_overlap(
+    saved: Mapping[str, set[str]],
+    current: Mapping[str, set[str]],
+    min_overlap: float = DEFAULT_MIN_OVERLAP,
+) -> dict[str, str]:
+    """Match saved member sets to current clusters, one to one, by Jaccard overlap.
+
+    Greedy on the overlap matrix, best pair first (ties broken by key), which is exact for
+    the usual case of clusters that moved ids but kept most members.
+
+    Parameters
+    ----------
+    saved : mapping of saved key -> member ids
+    current : mapping of current cluster key -> member ids
+    min_overlap : float
+        Pairs with Jaccard below this are never matched.
+
+    Returns
+    -------
+    dict
+        ``{saved_key: current_key}`` for every matched pair.
+    """
+    pairs: list[tuple[float, str, str]] = []
+    for s_key, s_members in saved.items():
+        for c_key, c_members in current.items():
+            j = _jaccard(s_members, c_members)
+            if j >= min_overlap and j > 0:
+                pairs.append((j, s_key, c_key))
+    pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
+    used_s: set[str] = set()
+    used_c: set[str] = set()
+    out: dict[str, str] = {}
+    for _, s_key, c_key in pairs:
+        if s_key in used_s or c_key in used_c:
+            continue
+        used_s.add(s_key)
+        used_c.add(c_key)
+        out[s_key] = c_key
+    return out
+
+
+class Annotations:
+    """Repository over ``annotations.sqlite``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file (usually ``ws.annotations_path``); created with its tables on
+        first use.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    # -- plumbing -----------------------------------------------------------------------
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA busy_timeout=10000")
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.executescript(_SCHEMA)
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def journal_mode(self) -> str:
+        """The SQLite journal mode in use (``"wal"``)."""
+        with self._connect() as con:
+            return str(con.execute("PRAGMA journal_mode").fetchone()[0])
+
+    # -- tags ---------------------------------------------------------------------------
+    def add_tag(self, item_ids: Iterable[str], tag: str) -> int:
+        """Tag items; returns how many (item, tag) pairs were new."""
+        tag = _clean_text(tag, "tag", MAX_TAG_LEN)
+        ids = _clean_ids(item_ids, "item_ids")
+        if not ids:
+            raise InvalidInputError("select at least one item to tag")
+        now = _now()
+        with self._transaction() as con:
+            before = con.total_changes
+            con.executemany(
+                "INSERT OR IGNORE INTO tags(item_id, tag, created) VALUES (?, ?, ?)",
+                [(i, tag, now) for i in ids],
+            )
+            return con.total_changes - before
+
+    def remove_tag(self, item_ids: Iterable[str], tag: str) -> int:
+        """Remove a tag from items; returns how many pairs were removed."""
+        ids = _clean_ids(item_ids, "item_ids")
+        with self._transaction() as con:
+            before = con.total_changes
+            con.executemany("DELETE FROM tags WHERE item_id = ? AND tag = ?", [(i, tag) for i in ids])
+            return con.total_changes - before
+
+    def tags_for(self, item_id: str) -> list[str]:
+        """Tags of one item, alphabetical."""
+        with self._connect() as con:
+            rows = con.execute("SELECT tag FROM tags WHERE item_id = ? ORDER BY tag", (item_id,))
+            return [r[0] for r in rows]
+
+    def items_with_tag(self, tag: str) -> list[str]:
+        """Item ids carrying ``tag``, in the order they were tagged."""
+        with self._connect() as con:
+            rows = con.execute("SELECT item_id FROM tags WHERE tag = ? ORDER BY created, rowid", (tag,))
+            return [r[0] for r in rows]
+
+    def all_tags(self) -> dict[str, int]:
+        """Every tag with its item count, most used first."""
+        with self._connect() as con:
+            rows = con.execute("SELECT tag, COUNT(*) FROM tags GROUP BY tag ORDER BY COUNT(*) DESC, tag")
+            return {r[0]: int(r[1]) for r in rows}
+
+    # -- cluster names ------------------------------------------------------------------
+    def set_cluster_name(
+        self,
+        run_id: str,
+        key: str | int,
+        name: str,
+        members: Iterable[str] | None = None,
+        min_overlap: float = DEFAULT_MIN_OVERLAP,
+    ) -> None:
+        """Name a cluster of a clustering run.
+
+        Parameters
+        ----------
+        run_id : str
+            The clustering run (``clusters/<run_id>``).
+        key : str or int
+            The cluster id in the current run.
+        name : str
+            The stylist's name; an empty or blank name removes the saved name.
+        members : iterable of str, optional
+            The cluster's current member ids. Saved so the name follows the cluster when the
+            pipeline re-runs and ids change. Saved names of the same run whose members
+            overlap these by at least ``min_overlap`` are replaced (they named the same
+            cluster in an earlier run).
+        """
+        run_id = _clean_text(run_id, "run_id", MAX_NAME_LEN)
+        key = str(key)
+        member_list = _clean_ids(members, "members") if members is not None else None
+        text = " ".join(name.split()) if isinstance(name, str) else name
+        with self._transaction() as con:
+            if member_list is not None:
+                mine = set(member_list)
+                rows = con.execute(
+                    "SELECT key, members FROM cluster_names WHERE run_id = ? AND members IS NOT NULL",
+                    (run_id,),
+                ).fetchall()
+                for other_key, other_members in rows:
+                    if other_key != key and _jaccard(mine, set(json.loads(other_members))) >= min_overlap:
+                        con.execute("DELETE FROM cluster_names WHERE run_id = ? AND key = ?", (run_id, other_key))
+            if not text:
+                con.execute("DELETE FROM cluster_names WHERE run_id = ? AND key = ?", (run_id, key))
+                return
+            text = _clean_text(text, "cluster name", MAX_NAME_LEN)
+            con.execute(
+                "INSERT INTO cluster_names(run_id, key, name, members, updated) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(run_id, key) DO UPDATE SET name = excluded.name, "
+                "members = excluded.members, updated = excluded.updated",
+                (run_id, key, text, json.dumps(member_list) if member_list is not None else None, _now()),
+            )
+
+    def cluster_names(
+        self,
+        run_id: str,
+        clusters: Mapping[str | int, Iterable[str]] | None = None,
+        min_overlap: float = DEFAULT_MIN_OVERLAP,
+    ) -> dict[str, str]:
+        """Saved names of a run's clusters, ``{cluster key (str): name}``.
+
+        Without ``clusters``, the names as saved, by the key they were saved under. With
+        ``clusters`` (the current run: cluster key -> member ids), names saved with members
+        are matched to the current clusters by member overlap, so they follow clusters whose
+        ids changed; names saved without members keep their key when that key still exists.
+        """
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT key, name, members FROM cluster_names WHERE run_id = ? ORDER BY updated DESC",
+                (run_id,),
+            ).fetchall()
+        if clusters is None:
+            return {k: n for k, n, _ in rows}
+        current = {str(k): set(v) for k, v in clusters.items()}
+        saved_members = {k: set(json.loads(m)) for k, _, m in rows if m is not None}
+        names = {k: n for k, n, _ in rows}
+        matched = match_by_overlap(saved_members, current, min_overlap)
+        out: dict[str, str] = {}
+        for s_key, c_key in matched.items():
+            out[c_key] = names[s_key]
+        for k, n, m in rows:
+            if m is None and k in current and k not in out:
+                out[k] = n
+        return out
+
+    # -- direction example sets ------------------------------------------------------------
+    def save_direction_examples(
+        self,
+        name: str,
+        positive_ids: Iterable[str],
+        negative_ids: Iterable[str],
+        source: str = "dashboard",
+    ) -> DirectionExamples:
+        """Save (or replace) the example sets of a named direction.
+
+        Counts are not checked here (the direction builder enforces its minimum), but a set
+        may not be empty and an item may not be on both sides.
+        """
+        name = _clean_text(name, "direction name", MAX_NAME_LEN)
+        pos = _clean_ids(positive_ids, "positive_ids")
+        neg = _clean_ids(negative_ids, "negative_ids")
+        both = set(pos) & set(neg)
+        if both:
+            raise InvalidInputError(f"{len(both)} item(s) are both positive and negative examples of {name!r}")
+        source = _clean_text(source, "source", 200)
+        now = _now()
+        with self._transaction() as con:
+            row = con.execute("SELECT created FROM direction_examples WHERE name = ?", (name,)).fetchone()
+            created = row[0] if row else now
+            con.execute(
+                "INSERT INTO direction_examples(name, positive, negative, source, created, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET positive = excluded.positive, "
+                "negative = excluded.negative, source = excluded.source, updated = excluded.updated",
+                (name, json.dumps(pos), json.dumps(neg), source, created, now),
+            )
+        return DirectionExamples(name, tuple(pos), tuple(neg), source, created, now)
+
+    def add_direction_examples(
+        self, name: str, item_ids: Sequence[str], positive: bool, source: str = "dashboard"
+    ) -> DirectionExamples:
+        """Add items to one side of a direction's examples (created if new).
+
+        Items added to one side are removed from the other.
+        """
+        name = _clean_text(name, "direction name", MAX_NAME_LEN)
+        ids = _clean_ids(item_ids, "item_ids")
+        if not ids:
+            raise InvalidInputError("select at least one item")
+        current = {d.name: d for d in self.direction_examples()}.get(name)
+        pos = list(current.positive_ids) if current else []
+        neg = list(current.negative_ids) if current else []
+        add, other = (pos, neg) if positive else (neg, pos)
+        add.extend(i for i in ids if i not in add)
+        other[:] = [i for i in other if i not in set(ids)]
+        return self.save_direction_examples(name, pos, neg, source)
+
+    def direction_examples(self) -> list[DirectionExamples]:
+        """Every saved example set, by name."""
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT name, positive, negative, source, created, updated FROM direction_examples ORDER BY name"
+            ).fetchall()
+        return [
+            DirectionExamples(n, tuple(json.loads(p)), tuple(json.loads(g)), s, c, u) for n, p, g, s, c, u in rows
+        ]
+
+    def delete_direction(self, name: str) -> bool:
+        """Delete a direction's example sets; returns whether it existed."""
+        with self._transaction() as con:
+            cur = con.execute("DELETE FROM direction_examples WHERE name = ?", (name,))
+            return cur.rowcount > 0

@@ -1,0 +1,164 @@
+"""Tests for core.annotations: tags, cluster names that follow re-runs, direction examples."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from core.annotations import Annotations, DirectionExamples, match_by_overlap
+from core.errors import InvalidInputError
+
+
+def ids(prefix: str, n: int, start: int = 0) -> list[str]:
+    """Fake 16-hex-like item ids."""
+    return [f"{prefix}{i:015x}"[:16] for i in range(start, start + n)]
+
+
+@pytest.fixture()
+def ann(tmp_path: Path) -> Annotations:
+    return Annotations(tmp_path / "annotations.sqlite")
+
+
+def test_database_uses_wal(ann: Annotations) -> None:
+    assert ann.journal_mode() == "wal"
+    con = sqlite3.connect(ann.path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    con.close()
+
+
+def test_tags_round_trip(ann: Annotations) -> None:
+    a, b, c = ids("a", 3)
+    assert ann.add_tag([a, b, a], "  summer   picks ") == 2
+    assert ann.add_tag([b, c], "summer picks") == 1
+    ann.add_tag([a], "denim")
+    assert ann.tags_for(a) == ["denim", "summer picks"]
+    assert ann.items_with_tag("summer picks") == [a, b, c]
+    assert ann.all_tags() == {"summer picks": 3, "denim": 1}
+    assert ann.remove_tag([a], "denim") == 1
+    assert ann.tags_for(a) == ["summer picks"]
+    # a fresh repository object on the same file sees the same truth
+    assert Annotations(ann.path).items_with_tag("summer picks") == [a, b, c]
+
+
+@pytest.mark.parametrize("tag", ["", "   ", "x" * 65])
+def test_bad_tag_is_refused(ann: Annotations, tag: str) -> None:
+    with pytest.raises(InvalidInputError):
+        ann.add_tag(ids("a", 1), tag)
+
+
+def test_tag_needs_items(ann: Annotations) -> None:
+    with pytest.raises(InvalidInputError, match="at least one"):
+        ann.add_tag([], "x")
+    with pytest.raises(InvalidInputError, match="list of item ids"):
+        ann.add_tag("abc", "x")  # type: ignore[arg-type]
+
+
+def test_cluster_name_by_key(ann: Annotations) -> None:
+    ann.set_cluster_name("default", 3, "Denim days")
+    assert ann.cluster_names("default") == {"3": "Denim days"}
+    assert ann.cluster_names("other") == {}
+    ann.set_cluster_name("default", "3", "Jeans")
+    assert ann.cluster_names("default") == {"3": "Jeans"}
+    ann.set_cluster_name("default", "3", "  ")
+    assert ann.cluster_names("default") == {}
+
+
+def test_cluster_names_follow_a_rerun(ann: Annotations) -> None:
+    denim, dresses, shoes = ids("d", 40), ids("e", 30), ids("f", 20)
+    ann.set_cluster_name("default", 0, "Denim", members=denim)
+    ann.set_cluster_name("default", 1, "Dresses", members=dresses)
+    # re-run: ids shuffled, some members moved, a new cluster appeared
+    new = {
+        0: shoes,
+        1: denim[:35] + dresses[:3],
+        2: dresses[3:] + denim[35:],
+    }
+    assert ann.cluster_names("default", new) == {"1": "Denim", "2": "Dresses"}
+
+
+def test_unrelated_cluster_gets_no_name(ann: Annotations) -> None:
+    ann.set_cluster_name("default", 0, "Denim", members=ids("d", 40))
+    assert ann.cluster_names("default", {0: ids("z", 40)}) == {}
+
+
+def test_renaming_a_matched_cluster_replaces_the_old_entry(ann: Annotations) -> None:
+    denim = ids("d", 40)
+    ann.set_cluster_name("default", 0, "Denim", members=denim)
+    moved = {5: denim[:38], 0: ids("z", 10)}
+    assert ann.cluster_names("default", moved) == {"5": "Denim"}
+    ann.set_cluster_name("default", 5, "Jeans", members=denim[:38])
+    assert ann.cluster_names("default") == {"5": "Jeans"}
+    assert ann.cluster_names("default", moved) == {"5": "Jeans"}
+
+
+def test_name_without_members_kept_only_if_key_exists(ann: Annotations) -> None:
+    ann.set_cluster_name("default", 7, "Knits")
+    assert ann.cluster_names("default", {7: ids("a", 3)}) == {"7": "Knits"}
+    assert ann.cluster_names("default", {1: ids("a", 3)}) == {}
+
+
+def test_match_by_overlap_is_one_to_one() -> None:
+    a = set(ids("a", 10))
+    saved = {"x": a, "y": set(list(a)[:8])}
+    current = {"0": a}
+    assert match_by_overlap(saved, current) == {"x": "0"}
+    assert match_by_overlap({"x": a}, {"0": set(ids("b", 10))}) == {}
+
+
+def test_cluster_name_too_long(ann: Annotations) -> None:
+    with pytest.raises(InvalidInputError, match="limit"):
+        ann.set_cluster_name("default", 0, "n" * 200)
+
+
+def test_direction_examples_round_trip(ann: Annotations) -> None:
+    pos, neg = ids("a", 4), ids("b", 5)
+    saved = ann.save_direction_examples("stripes", pos, neg, source="data/demo/directions.json")
+    assert isinstance(saved, DirectionExamples)
+    [got] = ann.direction_examples()
+    assert got.name == "stripes"
+    assert got.positive_ids == tuple(pos) and got.negative_ids == tuple(neg)
+    assert got.source == "data/demo/directions.json"
+    # replacing keeps the creation time
+    again = ann.save_direction_examples("stripes", pos[:3], neg)
+    assert again.created == got.created and again.positive_ids == tuple(pos[:3])
+    assert ann.delete_direction("stripes") is True
+    assert ann.delete_direction("stripes") is False
+    assert ann.direction_examples() == []
+
+
+def test_direction_item_on_both_sides_is_refused(ann: Annotations) -> None:
+    a = ids("a", 3)
+    with pytest.raises(InvalidInputError, match="both positive and negative"):
+        ann.save_direction_examples("floral", a, a[:1])
+
+
+def test_add_direction_examples_moves_items_between_sides(ann: Annotations) -> None:
+    a = ids("a", 4)
+    ann.add_direction_examples("floral", a[:3], positive=True)
+    d = ann.add_direction_examples("floral", a[2:], positive=False)
+    assert d.positive_ids == tuple(a[:2])
+    assert d.negative_ids == tuple(a[2:])
+
+
+def test_concurrent_writers(tmp_path: Path) -> None:
+    path = tmp_path / "annotations.sqlite"
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            repo = Annotations(path)
+            for j in range(20):
+                repo.add_tag([f"{n:02d}{j:014x}"], "t")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(Annotations(path).items_with_tag("t")) == 80
