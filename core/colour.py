@@ -1,0 +1,53 @@
+"""Colour descriptors that need no model: RGB histograms and dominant-colour palettes."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+HIST_BINS = 8
+
+
+def colour_histogram(image: Image.Image, bins: int = HIST_BINS) -> np.ndarray:
+    """Normalised joint RGB histogram.
+
+    Returns
+    -------
+    hist : (bins**3,) float32, sums to 1.
+    """
+    arr = np.asarray(image.convert("RGB").resize((128, 128)), dtype=np.uint16)
+    idx = (arr // (256 // bins)).reshape(-1, 3)
+    flat = (idx[:, 0] * bins + idx[:, 1]) * bins + idx[:, 2]
+    hist = np.bincount(flat, minlength=bins**3).astype(np.float32)
+    return hist / hist.sum()
+
+
+def palette(image: Image.Image, n_colours: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Dominant colours of an image, most frequent first.
+
+    Returns
+    -------
+    colours : (n, 3) uint8 RGB, n <= n_colours
+    weights : (n,) float32, share of pixels of each colour, summing to 1.
+    """
+    small = image.convert("RGB").resize((64, 64))
+    quant = small.quantize(colors=n_colours, method=Image.Quantize.MEDIANCUT)
+    pal = np.asarray(quant.getpalette()[: 3 * n_colours], dtype=np.uint8).reshape(-1, 3)
+    counts = np.bincount(np.asarray(quant).ravel(), minlength=len(pal))[: len(pal)]
+    order = np.argsort(-counts)
+    order = order[counts[order] > 0]
+    return pal[order], (counts[order] / counts.sum()).astype(np.float32)
+
+
+def dominant_colour(image: Image.Image) -> str:
+    """The item's main colour as ``#rrggbb``: the most frequent palette colour that differs
+    from the background (estimated from the image border)."""
+    rgb = image.convert("RGB").resize((64, 64))
+    arr = np.asarray(rgb, dtype=np.int16)
+    border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
+    background = np.median(border, axis=0)
+    colours, _ = palette(rgb)
+    for colour in colours:
+        if np.abs(colour.astype(np.int16) - background).sum() > 60:
+            return "#{:02x}{:02x}{:02x}".format(*colour)
+    return "#{:02x}{:02x}{:02x}".format(*colours[0])

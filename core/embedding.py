@@ -1,0 +1,218 @@
+"""Batched feature extraction with a frozen backbone, cached per item.
+
+A DataLoader's worker processes decode and preprocess images while the model runs. Each image
+gives the features of the original and of ``n_views`` augmented views (see
+:mod:`core.augment`). Results go to the :class:`~core.feature_cache.FeatureCache` as batches
+finish; the ``features/<backbone>`` artifact is then assembled in catalog order.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+
+from core.augment import augmented_view, view_rng
+from core.backbones import DEFAULT_BACKBONE, PREPROCESS_VERSION, FeatureExtractor, get_spec, preprocess
+from core.errors import MissingArtifactError
+from core.feature_cache import CachedFeatures, CacheKey, FeatureCache
+from core.progress import Progress, report
+from core.workspace import Workspace, build_command
+
+if TYPE_CHECKING:
+    import torch
+
+TOPK = 5
+
+
+@dataclass(frozen=True)
+class EmbedConfig:
+    """How features are extracted."""
+
+    backbone: str = DEFAULT_BACKBONE
+    n_views: int = 2  # augmented views per image, besides the original
+    view_seed: int = 0
+    batch_size: int = 32
+    workers: int = 2  # DataLoader worker processes decoding images (0: in the main process)
+    threads: int = 0  # torch intra-op threads (0: torch's default)
+
+    def cache_key(self) -> CacheKey:
+        return CacheKey(self.backbone, PREPROCESS_VERSION, self.n_views, self.view_seed)
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """A ``features/<backbone>`` artifact. Row i of every array is item ``ids[i]``.
+
+    ids (N,) str; features (N, D) float32; views (N, V, D) float32 or None;
+    topk_idx (N, 5) int16 and topk_prob (N, 5) float32 (ImageNet top-5) or None.
+    """
+
+    backbone: str
+    version: int
+    ids: np.ndarray
+    features: np.ndarray
+    views: np.ndarray | None
+    topk_idx: np.ndarray | None
+    topk_prob: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class EmbedOutput:
+    """Features of images embedded on the fly: features (n, D); topk_* (n, 5) or None."""
+
+    features: np.ndarray
+    topk_idx: np.ndarray | None
+    topk_prob: np.ndarray | None
+
+
+@dataclass
+class EmbedReport:
+    backbone: str
+    computed: int  # images whose features were computed now
+    cached: int  # images whose features came from the cache
+    total: int
+
+
+class _ViewsDataset:
+    """Item i → (1 + V, 3, S, S) float32 tensor of its original and augmented views."""
+
+    def __init__(self, paths: list[Path], ids: list[str], cfg: EmbedConfig) -> None:
+        self.paths, self.ids, self.cfg = paths, ids, cfg
+        self.spec = get_spec(cfg.backbone)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> Any:
+        import torch
+
+        with Image.open(self.paths[i]) as im:
+            image = im.convert("RGB")
+        views = [image] + [
+            augmented_view(image, view_rng(self.ids[i], v, self.cfg.view_seed)) for v in range(1, self.cfg.n_views + 1)
+        ]
+        return torch.from_numpy(np.stack([preprocess(self.spec, v) for v in views]))
+
+
+def _topk(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.argsort(-probs, axis=1)[:, :TOPK]
+    return idx.astype(np.int16), np.take_along_axis(probs, idx, axis=1).astype(np.float32)
+
+
+def embed_workspace(ws: Workspace, config: EmbedConfig | None = None, progress: Progress = None) -> EmbedReport:
+    """Compute the features of every catalog item that the cache lacks, then write the
+    ``features/<backbone>`` artifact."""
+    import torch
+
+    cfg = config or EmbedConfig()
+    spec = get_spec(cfg.backbone)
+    items = ws.items()
+    if items.empty:
+        raise MissingArtifactError(
+            f"workspace {ws.root} has no items to embed; add images with `{build_command('items', ws.root)}`"
+        )
+    extractor = FeatureExtractor(cfg.backbone)
+    _ = extractor.model  # fail early (e.g. missing B3 weights), before any work
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    cache = FeatureCache(ws.cache_dir, cfg.cache_key())
+    ids = items["item_id"].tolist()
+    cached = cache.load(set(ids))
+    todo = [i for i in ids if i not in cached]
+    total = len(ids)
+    report(progress, len(ids) - len(todo), total)
+    if todo:
+        dataset = _ViewsDataset([ws.image_path(i) for i in todo], todo, cfg)
+        loader = torch.utils.data.DataLoader(
+            dataset, batch_size=cfg.batch_size, num_workers=cfg.workers, shuffle=False,
+            persistent_workers=False, prefetch_factor=4 if cfg.workers else None,
+        )
+        done = len(ids) - len(todo)
+        start = 0
+        for batch in loader:
+            b, v = batch.shape[:2]
+            flat = batch.reshape(b * v, *batch.shape[2:])
+            feats, probs = extractor.extract(flat)
+            feats_np = feats.numpy().reshape(b, v, spec.dim)
+            tk_i = tk_p = None
+            if probs is not None:
+                tk_i, tk_p = _topk(probs.numpy().reshape(b, v, -1)[:, 0])
+            batch_ids = np.asarray(todo[start:start + b])
+            cache.append(CachedFeatures(batch_ids, feats_np, tk_i, tk_p))
+            start += b
+            done += b
+            report(progress, done, total)
+        cached.update(cache.load(set(todo)))
+    _write_features(ws, cfg, ids, cached)
+    return EmbedReport(cfg.backbone, computed=len(todo), cached=total - len(todo), total=total)
+
+
+def _write_features(ws: Workspace, cfg: EmbedConfig, ids: list[str], cached: dict[str, Any]) -> None:
+    missing = [i for i in ids if i not in cached]
+    if missing:  # pragma: no cover - only if the cache folder is removed under our feet
+        raise MissingArtifactError(f"features of {len(missing)} items vanished from the cache; re-run embed")
+    rows = [cached[i] for i in ids]
+    stacked = np.stack([r[0] for r in rows]).astype(np.float32)
+    has_topk = rows[0][1] is not None
+    config = {**asdict(cfg), "preprocess_version": PREPROCESS_VERSION, "spec": asdict(get_spec(cfg.backbone))}
+    with ws.write_artifact(f"features/{cfg.backbone}", config=config,
+                           parents={"items": ws.version("items") or 0}) as tmp:
+        np.save(tmp / "ids.npy", np.asarray(ids, dtype="U16"))
+        np.save(tmp / "features.npy", np.ascontiguousarray(stacked[:, 0]))
+        if cfg.n_views:
+            np.save(tmp / "views.npy", np.ascontiguousarray(stacked[:, 1:]))
+        if has_topk:
+            np.save(tmp / "topk_idx.npy", np.stack([r[1] for r in rows]))
+            np.save(tmp / "topk_prob.npy", np.stack([r[2] for r in rows]))
+
+
+def load_features(ws: Workspace, backbone: str = DEFAULT_BACKBONE) -> FeatureSet:
+    """Open the ``features/<backbone>`` artifact memory-mapped (read-only)."""
+    get_spec(backbone)
+    name = f"features/{backbone}"
+    if not ws.has(name):
+        raise MissingArtifactError(
+            f"no features for backbone {backbone!r} in {ws.root}; compute them with "
+            f"`python -m core embed --workspace {ws.root} --backbone {backbone}`"
+        )
+    folder = ws.artifact_dir(name)
+
+    def opt(file: str) -> np.ndarray | None:
+        path = folder / file
+        return np.load(path, mmap_mode="r") if path.exists() else None
+
+    features = np.load(folder / "features.npy", mmap_mode="r")
+    return FeatureSet(
+        backbone=backbone,
+        version=int(ws.version(name) or 0),
+        ids=np.load(folder / "ids.npy"),
+        features=features,
+        views=opt("views.npy"),
+        topk_idx=opt("topk_idx.npy"),
+        topk_prob=opt("topk_prob.npy"),
+    )
+
+
+def embed_pil(images: list[Image.Image], backbone: str = DEFAULT_BACKBONE) -> EmbedOutput:
+    """Embed pictures on the fly (no augmentation, no cache): features (n, D)."""
+    import torch
+
+    spec = get_spec(backbone)
+    if not images:
+        return EmbedOutput(np.zeros((0, spec.dim), np.float32), None, None)
+    x = torch.from_numpy(np.stack([preprocess(spec, im) for im in images]))
+    feats, probs = FeatureExtractor(backbone).extract(x)
+    tk_i = tk_p = None
+    if probs is not None:
+        tk_i, tk_p = _topk(probs.numpy())
+    return EmbedOutput(feats.numpy().astype(np.float32), tk_i, tk_p)
+
+
+def default_workers() -> int:
+    """Decoding workers: one per spare core, at most 2."""
+    return max(0, min(2, (os.cpu_count() or 1) - 1))
