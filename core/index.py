@@ -23,12 +23,18 @@ from annoy import AnnoyIndex
 
 from core.errors import InvalidInputError, MissingArtifactError
 
-__all__ = ["AnnIndex", "IndexParams", "exact_topk", "measure_recall", "choose_params"]
+__all__ = ["AnnIndex", "IndexParams", "build_measured", "choose_params", "exact_topk", "measure_recall"]
 
 METRIC = "angular"
 INDEX_FILE = "index.ann"
 IDS_FILE = "ids.npy"
 SIDECAR_FILE = "index.json"
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    """(n, d) rows scaled to unit L2 norm, float32."""
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
 def exact_topk(base: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
@@ -248,16 +254,20 @@ def measure_recall(
     recall : mean share of the exact top-k that the index returned.
     query_ms : mean milliseconds per annoy query.
     """
-    from core.similarity import l2_normalise
+    per_query, ms = _recall_per_query(index, base, queries, k, search_k)
+    return float(per_query.mean()), ms
 
-    truth = exact_topk(l2_normalise(base), l2_normalise(queries), k)
-    hits = 0
+
+def _recall_per_query(
+    index: AnnIndex, base: np.ndarray, queries: np.ndarray, k: int, search_k: int | None
+) -> tuple[np.ndarray, float]:
+    """(n,) recall@k of each query, and mean ms per annoy query."""
+    truth = exact_topk(_normalise(base), _normalise(queries), k)
     t0 = time.perf_counter()
     found = [index.query_rows(q, k, search_k)[0] for q in queries]
     ms = (time.perf_counter() - t0) * 1000 / max(len(queries), 1)
-    for f, t in zip(found, truth, strict=True):
-        hits += len(set(f.tolist()) & set(t.tolist()))
-    return hits / (len(queries) * truth.shape[1]), ms
+    rec = [len(set(f.tolist()) & set(t.tolist())) / truth.shape[1] for f, t in zip(found, truth, strict=True)]
+    return np.asarray(rec), ms
 
 
 def choose_params(
@@ -265,15 +275,17 @@ def choose_params(
     target_recall: float = 0.98,
     n_queries: int = 300,
     trees: Sequence[int] = (10, 25, 50, 100),
-    search_ks: Sequence[int] = (200, 500, 1000, 2000, 5000, 10000, 20000, 50000),
+    search_ks: Sequence[int] = (100, 200, 300, 500, 700, 1000, 1500, 2000, 3000, 5000, 7000, 10000,
+                                15000, 20000, 30000, 50000),
     seed: int = 0,
     n_jobs: int = 1,
 ) -> tuple[IndexParams, list[dict[str, Any]]]:
     """Choose n_trees and search_k by measurement on a held-out query sample.
 
     ``n_queries`` rows are held out as queries; candidate indexes are built on the other rows
-    and their recall@10 against exact search measured for increasing ``search_k``. Among the
-    settings reaching ``target_recall`` the fastest per query wins (else the best recall).
+    and their recall@10 against exact search measured for increasing ``search_k``. A setting
+    qualifies when the lower bound of its recall (mean - 2 standard errors over the queries)
+    reaches ``target_recall``; the fastest qualifying setting wins (else the best recall).
 
     Parameters
     ----------
@@ -297,11 +309,51 @@ def choose_params(
         for sk in search_ks:
             if sk < t * 10 and sk != search_ks[-1]:
                 continue  # below annoy's own default for k=10: never better
-            recall, ms = measure_recall(idx, base, queries, 10, sk)
-            trials.append({"n_trees": t, "search_k": sk, "recall_at_10": recall, "query_ms": ms})
-            if recall >= target_recall or sk >= len(base) * t:
+            per_query, ms = _recall_per_query(idx, base, queries, 10, sk)
+            recall = float(per_query.mean())
+            low = recall - 2 * float(per_query.std()) / np.sqrt(len(per_query))
+            trials.append({"n_trees": t, "search_k": sk, "recall_at_10": recall,
+                           "recall_low": low, "query_ms": ms})
+            if low >= target_recall or sk >= len(base) * t:
                 break
         idx.unload()
-    ok = [r for r in trials if r["recall_at_10"] >= target_recall]
+    ok = [r for r in trials if r["recall_low"] >= target_recall]
     best = min(ok, key=lambda r: r["query_ms"]) if ok else max(trials, key=lambda r: r["recall_at_10"])
     return IndexParams(best["n_trees"], best["search_k"], best["recall_at_10"], best["query_ms"]), trials
+
+
+def build_measured(
+    embeddings: np.ndarray,
+    ids: Sequence[str] | np.ndarray,
+    target_recall: float = 0.98,
+    seed: int = 0,
+    manifest_version: int | None = None,
+    n_queries: int = 300,
+    n_trees: int | None = None,
+    search_k: int | None = None,
+    n_jobs: int = 1,
+) -> AnnIndex:
+    """Build an index with measured settings and record its recall@10 in the sidecar.
+
+    ``n_trees`` / ``search_k`` are chosen by :func:`choose_params` unless both are given. The
+    built index's recall@10 is then measured against exact search over all rows with a random
+    sample of ``n_queries`` rows as queries, and stored in ``meta["recall_at_10"]`` (with the
+    tuning trials in ``meta["tuning"]``).
+
+    Parameters
+    ----------
+    embeddings : (N, d) vectors.
+    ids : (N,) item ids.
+    """
+    X = np.asarray(embeddings, dtype=np.float32)
+    trials: list[dict[str, Any]] = []
+    if n_trees is None or search_k is None:
+        params, trials = choose_params(X, target_recall, n_queries, seed=seed, n_jobs=n_jobs)
+        n_trees, search_k = params.n_trees, params.search_k
+    index = AnnIndex.build(X, ids, n_trees, search_k, seed, manifest_version, n_jobs)
+    rng = np.random.default_rng(seed + 1)
+    q = X[rng.choice(X.shape[0], size=min(n_queries, X.shape[0]), replace=False)]
+    recall, ms = measure_recall(index, X, q, 10)
+    index.meta.update({"recall_at_10": round(recall, 4), "query_ms": round(ms, 4),
+                       "target_recall": target_recall, "tuning": trials})
+    return index

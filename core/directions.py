@@ -1,0 +1,316 @@
+"""Named directions in the tuned embedding space, and shifting a query along them.
+
+A :class:`Direction` is a unit vector with its provenance. Three sources:
+
+- ``attribute``: items matching a metadata attribute against the rest (difference of means or
+  the normal of a logistic regression), with a held-out ROC AUC as its reliability;
+- ``examples``: two sets of item ids chosen by a person (>= 3 each), with a leave-one-out AUC;
+- ``pca``: a principal component, optionally oriented by a reference score (e.g. luminance).
+
+A shifted query is ``normalise(q + sum_i w_i d_i)``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.errors import InvalidInputError
+
+__all__ = [
+    "Direction",
+    "MIN_EXAMPLES",
+    "from_attribute",
+    "from_examples",
+    "from_principal_component",
+    "hex_luminance",
+    "load_directions",
+    "save_directions",
+    "shift",
+]
+
+MIN_EXAMPLES = 3
+JSON_FILE = "directions.json"
+NPY_FILE = "directions.npy"
+
+
+@dataclass(frozen=True)
+class Direction:
+    """A named unit vector in the embedding space.
+
+    Attributes
+    ----------
+    name : str.
+    vector : (d,) float32 unit vector.
+    source : ``"attribute"``, ``"examples"`` or ``"pca"``.
+    provenance : dict, e.g. ``n_positive``, ``n_negative``, ``auc``, ``auc_kind``, ``created``,
+        and source-specific details (attribute, method, component, example ids, ...).
+    """
+
+    name: str
+    vector: np.ndarray
+    source: str
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready description without the vector (and without long id lists)."""
+        prov = {k: v for k, v in self.provenance.items() if k not in ("positive_ids", "negative_ids")}
+        return {"name": self.name, "source": self.source, "dim": int(self.vector.shape[0]), **prov}
+
+
+def _unit(v: np.ndarray, what: str) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64).reshape(-1)
+    n = float(np.linalg.norm(v))
+    if not np.isfinite(n) or n < 1e-12:
+        raise InvalidInputError(f"{what} is a zero vector: the two sides are indistinguishable")
+    return (v / n).astype(np.float32)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _auc(pos_scores: np.ndarray, neg_scores: np.ndarray) -> float:
+    """ROC AUC = P(score(pos) > score(neg)), ties counted half."""
+    from scipy.stats import rankdata
+
+    s = np.concatenate([pos_scores, neg_scores])
+    r = rankdata(s)
+    n_p, n_n = len(pos_scores), len(neg_scores)
+    return float((r[:n_p].sum() - n_p * (n_p + 1) / 2) / (n_p * n_n))
+
+
+def _check_embeddings(embeddings: np.ndarray) -> np.ndarray:
+    X = np.asarray(embeddings, dtype=np.float32)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise InvalidInputError(f"embeddings must be a non-empty (N, d) matrix; got shape {X.shape}")
+    return X
+
+
+# -- sources ---------------------------------------------------------------------------------
+def from_attribute(
+    name: str,
+    embeddings: np.ndarray,
+    positive: np.ndarray,
+    method: str = "logistic",
+    test_fraction: float = 0.3,
+    random_state: int = 0,
+    details: Mapping[str, Any] | None = None,
+) -> Direction:
+    """Direction separating items that match an attribute from the rest.
+
+    Parameters
+    ----------
+    name : direction name.
+    embeddings : (N, d) embeddings.
+    positive : (N,) bool, True where the item matches the attribute.
+    method : ``"logistic"`` (normal of an L2 logistic regression) or ``"mean_diff"``.
+    test_fraction : share of items held out (stratified) to measure the ROC AUC.
+    details : extra provenance (e.g. the attribute and its value).
+
+    The vector is refit on all items after the held-out AUC is measured.
+    """
+    from sklearn.model_selection import train_test_split
+
+    X = _check_embeddings(embeddings)
+    y = np.asarray(positive, dtype=bool)
+    if y.shape != (X.shape[0],):
+        raise InvalidInputError(f"positive must be (N,) = ({X.shape[0]},); got {y.shape}")
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if min(n_pos, n_neg) < 2 * MIN_EXAMPLES:
+        raise InvalidInputError(f"direction {name!r} needs at least {2 * MIN_EXAMPLES} matching and "
+                                f"{2 * MIN_EXAMPLES} other items; got {n_pos} and {n_neg}")
+    if method not in ("logistic", "mean_diff"):
+        raise InvalidInputError(f"method must be 'logistic' or 'mean_diff'; got {method!r}")
+
+    def fit(Xf: np.ndarray, yf: np.ndarray) -> np.ndarray:
+        if method == "mean_diff":
+            return Xf[yf].mean(axis=0) - Xf[~yf].mean(axis=0)
+        from sklearn.linear_model import LogisticRegression
+
+        clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
+        return clf.fit(Xf, yf).coef_[0]
+
+    tr, te = train_test_split(np.arange(len(y)), test_size=test_fraction, stratify=y, random_state=random_state)
+    w = _unit(fit(X[tr], y[tr]), f"direction {name!r}")
+    scores = X[te] @ w
+    auc = _auc(scores[y[te]], scores[~y[te]])
+    vec = _unit(fit(X, y), f"direction {name!r}")
+    prov = {"n_positive": n_pos, "n_negative": n_neg, "auc": round(auc, 4), "auc_kind": "held-out",
+            "n_test": int(len(te)), "method": method, "created": _now(), **dict(details or {})}
+    return Direction(name, vec, "attribute", prov)
+
+
+def from_examples(
+    name: str,
+    embeddings: np.ndarray,
+    ids: Sequence[str] | np.ndarray,
+    positive_ids: Sequence[str],
+    negative_ids: Sequence[str],
+    origin: str = "examples",
+) -> Direction:
+    """Direction from two sets of item ids chosen by a person (difference of means).
+
+    Parameters
+    ----------
+    name : direction name.
+    embeddings : (N, d) embeddings; row i is item ``ids[i]``.
+    ids : (N,) item ids.
+    positive_ids, negative_ids : >= 3 item ids each, on the side with / without the look.
+    origin : where the sets came from (recorded in the provenance).
+
+    The reliability is a leave-one-out ROC AUC: each example is scored by the direction built
+    from all the other examples (pessimistic for very small sets: leaving an example out moves
+    its side's mean away from it).
+    """
+    X = _check_embeddings(embeddings)
+    pos, neg = list(dict.fromkeys(positive_ids)), list(dict.fromkeys(negative_ids))
+    if len(pos) < MIN_EXAMPLES or len(neg) < MIN_EXAMPLES:
+        raise InvalidInputError(
+            f"direction {name!r} needs at least {MIN_EXAMPLES} positive and {MIN_EXAMPLES} negative examples; "
+            f"got {len(pos)} positive and {len(neg)} negative "
+            f"(add {max(0, MIN_EXAMPLES - len(pos))} positive, {max(0, MIN_EXAMPLES - len(neg))} negative)")
+    both = set(pos) & set(neg)
+    if both:
+        raise InvalidInputError(f"{len(both)} item(s) are both positive and negative examples of {name!r}")
+    row = {str(i): r for r, i in enumerate(np.asarray(ids).astype(str))}
+    unknown = [i for i in pos + neg if i not in row]
+    if unknown:
+        raise InvalidInputError(f"direction {name!r}: {len(unknown)} example id(s) are not in the catalog, "
+                                f"e.g. {', '.join(unknown[:3])}")
+    P, N = X[[row[i] for i in pos]], X[[row[i] for i in neg]]
+    vec = _unit(P.mean(axis=0) - N.mean(axis=0), f"direction {name!r}")
+
+    def held_out_score(x: np.ndarray, mp: np.ndarray, mn: np.ndarray) -> float:
+        # signed position along the direction, relative to the midpoint of the two means
+        return float((x - (mp + mn) / 2) @ _unit(mp - mn, f"direction {name!r}"))
+
+    pos_s = [held_out_score(P[j], np.delete(P, j, axis=0).mean(axis=0), N.mean(axis=0)) for j in range(len(P))]
+    neg_s = [held_out_score(N[j], P.mean(axis=0), np.delete(N, j, axis=0).mean(axis=0)) for j in range(len(N))]
+    auc = _auc(np.asarray(pos_s), np.asarray(neg_s))
+    prov = {"n_positive": len(pos), "n_negative": len(neg), "auc": round(auc, 4), "auc_kind": "leave-one-out",
+            "origin": origin, "created": _now(), "positive_ids": pos, "negative_ids": neg}
+    return Direction(name, vec, "examples", prov)
+
+
+def from_principal_component(
+    name: str,
+    embeddings: np.ndarray,
+    component: int | None = 0,
+    reference: np.ndarray | None = None,
+    max_components: int = 10,
+) -> Direction:
+    """Direction along a principal component of the embeddings.
+
+    Parameters
+    ----------
+    name : direction name.
+    embeddings : (N, d) embeddings.
+    component : which component (0 = largest variance); None picks, among the first
+        ``max_components``, the one most correlated with ``reference``.
+    reference : (N,) score that fixes the sign (the direction points towards higher reference),
+        e.g. the luminance of each item's dominant colour; its correlation is recorded.
+    """
+    from sklearn.decomposition import PCA
+
+    X = _check_embeddings(embeddings)
+    n_comp = min(max_components, X.shape[0], X.shape[1])
+    if component is not None and not 0 <= component < n_comp:
+        raise InvalidInputError(f"component must be in [0, {n_comp}); got {component}")
+    if component is None and reference is None:
+        raise InvalidInputError("choosing a component needs a reference score")
+    pca = PCA(n_components=n_comp, random_state=0).fit(X)
+    proj = pca.transform(X)
+    prov: dict[str, Any] = {"created": _now(), "n_items": int(X.shape[0])}
+    corr = None
+    if reference is not None:
+        ref = np.asarray(reference, dtype=np.float64)
+        if ref.shape != (X.shape[0],) or not np.isfinite(ref).all():
+            raise InvalidInputError(f"reference must be (N,) = ({X.shape[0]},) finite values")
+        corrs = np.array([np.corrcoef(proj[:, c], ref)[0, 1] for c in range(n_comp)])
+        corrs = np.nan_to_num(corrs)
+        if component is None:
+            component = int(np.argmax(np.abs(corrs)))
+        corr = float(corrs[component])
+    assert component is not None
+    vec = pca.components_[component] * (-1.0 if corr is not None and corr < 0 else 1.0)
+    prov.update({"component": component,
+                 "explained_variance_ratio": round(float(pca.explained_variance_ratio_[component]), 4)})
+    if corr is not None:
+        prov["reference_correlation"] = round(abs(corr), 4)
+        top, bottom = ref >= np.quantile(ref, 2 / 3), ref <= np.quantile(ref, 1 / 3)
+        s = X @ vec
+        if top.any() and bottom.any():
+            prov.update({"auc": round(_auc(s[top], s[bottom]), 4),
+                         "auc_kind": "in-sample, top vs bottom third of reference"})
+    return Direction(name, _unit(vec, f"direction {name!r}"), "pca", prov)
+
+
+def hex_luminance(colours: Sequence[str]) -> np.ndarray:
+    """Relative luminance (Rec. 709, gamma-decoded sRGB) of ``#rrggbb`` strings; NaN if unparsable."""
+    out = np.full(len(colours), np.nan)
+    for i, c in enumerate(colours):
+        if isinstance(c, str) and len(c) == 7 and c.startswith("#"):
+            try:
+                rgb = np.array([int(c[j:j + 2], 16) for j in (1, 3, 5)]) / 255.0
+            except ValueError:
+                continue
+            lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+            out[i] = float(lin @ np.array([0.2126, 0.7152, 0.0722]))
+    return out
+
+
+# -- using directions ------------------------------------------------------------------------
+def shift(q: np.ndarray, weights: Mapping[str, float], directions: Mapping[str, Direction]) -> np.ndarray:
+    """``normalise(q + sum_i w_i d_i)``.
+
+    Parameters
+    ----------
+    q : (d,) query embedding.
+    weights : ``{direction name: weight}``.
+    directions : known directions by name.
+
+    Returns
+    -------
+    (d,) float32 unit vector.
+    """
+    v = np.asarray(q, dtype=np.float64).reshape(-1).copy()
+    unknown = [n for n in weights if n not in directions]
+    if unknown:
+        known = ", ".join(sorted(directions)) or "none"
+        raise InvalidInputError(f"unknown direction {', '.join(map(repr, unknown))}; known: {known}")
+    for n, w in weights.items():
+        if not np.isfinite(w):
+            raise InvalidInputError(f"weight of {n!r} must be a finite number; got {w}")
+        d = directions[n].vector
+        if d.shape != v.shape:
+            raise InvalidInputError(f"direction {n!r} has dimension {d.shape[0]}; the query has {v.shape[0]}")
+        v += float(w) * d
+    return _unit(v, "shifted query")
+
+
+def save_directions(directory: str | Path, directions: Sequence[Direction]) -> None:
+    """Write ``directions.json`` (names, sources, provenance) and ``directions.npy`` (K, d)."""
+    d = Path(directory)
+    meta = [{"name": x.name, "source": x.source, "provenance": x.provenance} for x in directions]
+    vecs = np.stack([x.vector for x in directions]).astype(np.float32) if directions else np.zeros((0, 0), np.float32)
+    np.save(d / NPY_FILE, vecs)
+    (d / JSON_FILE).write_text(json.dumps(meta, indent=2))
+
+
+def load_directions(directory: str | Path) -> dict[str, Direction]:
+    """Read directions written by :func:`save_directions`; {} if none were saved."""
+    d = Path(directory)
+    if not (d / JSON_FILE).is_file():
+        return {}
+    meta = json.loads((d / JSON_FILE).read_text())
+    vecs = np.load(d / NPY_FILE, allow_pickle=False)
+    if len(meta) != len(vecs):
+        raise InvalidInputError(f"{d / JSON_FILE} lists {len(meta)} directions but {d / NPY_FILE} holds {len(vecs)}")
+    return {m["name"]: Direction(m["name"], vecs[i], m["source"], m["provenance"]) for i, m in enumerate(meta)}

@@ -1,0 +1,128 @@
+"""Directions from each source, the shift, persistence and the bad inputs of issue 4."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.directions import (
+    from_attribute,
+    from_examples,
+    from_principal_component,
+    hex_luminance,
+    load_directions,
+    save_directions,
+    shift,
+)
+from core.errors import InvalidInputError
+
+
+def planted(n: int = 200, d: int = 12, seed: int = 0):
+    """Embeddings where attribute ``y`` moves items along a known unit axis ``axis``."""
+    rng = np.random.default_rng(seed)
+    axis = np.zeros(d)
+    axis[2] = 1.0
+    y = rng.random(n) < 0.4
+    X = rng.normal(size=(n, d)) * 0.5 + np.outer(y * 1.5, axis)
+    ids = np.array([f"{i:016x}" for i in range(n)])
+    return X.astype(np.float32), y, ids, axis
+
+
+@pytest.mark.parametrize("method", ["logistic", "mean_diff"])
+def test_attribute_direction_finds_planted_axis_with_high_held_out_auc(method: str) -> None:
+    X, y, _, axis = planted()
+    d = from_attribute("spotty", X, y, method=method, details={"attribute": "pattern", "value": "spots"})
+    assert d.source == "attribute" and d.vector.shape == (12,)
+    assert np.linalg.norm(d.vector) == pytest.approx(1.0, abs=1e-6)
+    assert d.vector @ axis > 0.85
+    assert d.provenance["auc"] > 0.9 and d.provenance["auc_kind"] == "held-out"
+    assert d.provenance["n_positive"] == int(y.sum()) and d.provenance["attribute"] == "pattern"
+
+
+def test_attribute_without_signal_has_chance_auc() -> None:
+    X, _, _, _ = planted()
+    y = np.random.default_rng(9).random(len(X)) < 0.5
+    assert 0.3 < from_attribute("noise", X, y).provenance["auc"] < 0.7
+
+
+def test_examples_direction_from_two_id_sets() -> None:
+    X, y, ids, axis = planted()
+    pos, neg = list(ids[y][:12]), list(ids[~y][:14])
+    d = from_examples("spots", X, ids, pos, neg, origin="test")
+    assert d.source == "examples" and d.vector @ axis > 0.8
+    p = d.provenance
+    assert (p["n_positive"], p["n_negative"], p["auc_kind"], p["origin"]) == (12, 14, "leave-one-out", "test")
+    assert p["auc"] > 0.85 and p["positive_ids"] == pos
+    # examples without any signal: the leave-one-out AUC stays low
+    rng = np.random.default_rng(3)
+    shuffled = rng.permutation(ids)
+    assert from_examples("none", X, ids, list(shuffled[:12]), list(shuffled[12:26])).provenance["auc"] < 0.75
+    assert "positive_ids" not in d.summary()
+
+
+@pytest.mark.parametrize("n_pos,n_neg", [(2, 5), (5, 2), (0, 0)])
+def test_direction_from_fewer_than_three_examples_on_either_side(n_pos: int, n_neg: int) -> None:
+    X, y, ids, _ = planted()
+    with pytest.raises(InvalidInputError, match="needs at least 3 positive and 3 negative") as exc:
+        from_examples("spots", X, ids, list(ids[y][:n_pos]), list(ids[~y][:n_neg]))
+    assert f"got {n_pos} positive and {n_neg} negative" in str(exc.value)
+
+
+def test_examples_with_unknown_or_overlapping_ids() -> None:
+    X, y, ids, _ = planted()
+    with pytest.raises(InvalidInputError, match="not in the catalog"):
+        from_examples("s", X, ids, ["nope", *ids[y][:3]], list(ids[~y][:3]))
+    with pytest.raises(InvalidInputError, match="both positive and negative"):
+        from_examples("s", X, ids, list(ids[:3]), list(ids[2:5]))
+
+
+def test_principal_component_oriented_by_reference() -> None:
+    rng = np.random.default_rng(1)
+    bright = rng.normal(size=300)
+    X = np.column_stack([-3.0 * bright, rng.normal(size=(300, 5)) * 0.3]).astype(np.float32)
+    d = from_principal_component("brighter", X, component=None, reference=bright)
+    assert d.source == "pca" and d.provenance["component"] == 0
+    assert d.vector[0] < -0.99  # points towards higher reference despite the negative loading
+    assert d.provenance["reference_correlation"] > 0.99 and d.provenance["auc"] > 0.99
+    d0 = from_principal_component("pc0", X, component=0)
+    assert abs(d0.vector[0]) > 0.99
+    with pytest.raises(InvalidInputError, match="component"):
+        from_principal_component("pc", X, component=40)
+
+
+def test_hex_luminance() -> None:
+    lum = hex_luminance(["#ffffff", "#000000", "#808080", "bad", None])
+    assert lum[0] == pytest.approx(1.0) and lum[1] == 0.0 and 0.1 < lum[2] < 0.3
+    assert np.isnan(lum[3]) and np.isnan(lum[4])
+
+
+def test_shift_moves_query_along_direction_and_normalises() -> None:
+    X, y, ids, axis = planted()
+    d = from_attribute("spots", X, y)
+    q = np.zeros(12, dtype=np.float32)
+    q[0] = 1.0
+    out = shift(q, {"spots": 1.0}, {"spots": d})
+    assert np.linalg.norm(out) == pytest.approx(1.0, abs=1e-6)
+    np.testing.assert_allclose(out, (q + d.vector) / np.linalg.norm(q + d.vector), atol=1e-6)
+    assert shift(q, {"spots": 2.0}, {"spots": d}) @ d.vector > out @ d.vector
+    assert shift(q, {"spots": -1.0}, {"spots": d}) @ d.vector < 0
+    np.testing.assert_allclose(shift(q, {}, {"spots": d}), q)
+
+
+def test_unknown_direction_name_lists_known_names() -> None:
+    X, y, _, _ = planted()
+    dirs = {"spots": from_attribute("spots", X, y), "pc0": from_principal_component("pc0", X)}
+    with pytest.raises(InvalidInputError, match="unknown direction 'stripes'; known: pc0, spots"):
+        shift(np.ones(12), {"stripes": 1.0}, dirs)
+
+
+def test_save_load_round_trip(tmp_path) -> None:
+    X, y, ids, _ = planted()
+    dirs = [from_attribute("spots", X, y), from_examples("e", X, ids, list(ids[y][:3]), list(ids[~y][:3]))]
+    save_directions(tmp_path, dirs)
+    back = load_directions(tmp_path)
+    assert list(back) == ["spots", "e"]
+    for d in dirs:
+        np.testing.assert_array_equal(back[d.name].vector, d.vector)
+        assert back[d.name].provenance == d.provenance and back[d.name].source == d.source
+    assert load_directions(tmp_path / "nothing") == {}
