@@ -1,0 +1,113 @@
+"""Embedding throughput, cache re-run and peak memory on the demo catalog.
+
+    .venv/bin/python bench/bench_embedding.py [--n 320] [--views 0] [--workers 2]
+
+Prints, from one process (so the ratio is fair on a noisy shared machine):
+- raw forward: images/s of the model alone on pre-decoded, pre-processed tensors;
+- pipeline: images/s of ``embed_workspace`` (decode + preprocess in DataLoader workers + forward
+  + cache writes) on the same images, and its ratio to the raw forward;
+- re-run on the unchanged catalog: seconds and images recomputed (must be 0);
+- peak RSS of the process (and of its decoding workers) while embedding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.backbones import FeatureExtractor, get_spec, preprocess  # noqa: E402
+from core.embedding import EmbedConfig, embed_workspace  # noqa: E402
+from core.images import ingest  # noqa: E402
+from core.workspace import Workspace  # noqa: E402
+from tests.conftest import write_subset_csv  # noqa: E402
+
+
+class PeakRss:
+    """Samples the RSS of this process plus its children every 50 ms."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            try:
+                rss = me.memory_info().rss + sum(c.memory_info().rss for c in me.children(recursive=True))
+            except psutil.Error:
+                rss = 0
+            self.peak = max(self.peak, rss)
+            time.sleep(0.05)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=320, help="images (0: the whole demo catalog)")
+    parser.add_argument("--views", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--backbone", default="efficientnet-lite0")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-embed-"))
+    per_class = 10_000 if args.n == 0 else max(1, args.n // 18)
+    csv = write_subset_csv(tmp / "cat.csv", per_class=per_class, unlabelled=0)
+    ws = Workspace(tmp / "ws")
+    ingest(ws, csv)
+    ids = ws.items()["item_id"].tolist()
+    n_img = len(ids) * (1 + args.views)
+    spec = get_spec(args.backbone)
+    extractor = FeatureExtractor(args.backbone)
+    print(f"backbone {args.backbone}, {len(ids)} images x {1 + args.views} views, batch {args.batch_size}, "
+          f"torch threads {torch.get_num_threads()}, decoding workers {args.workers}")
+
+    # raw forward on pre-decoded tensors (the same number of forwards as the pipeline)
+    x = torch.from_numpy(np.stack([preprocess(spec, Image.open(ws.image_path(i)).convert("RGB")) for i in ids]))
+    extractor.extract(x[: args.batch_size])  # warm-up
+    t0 = time.perf_counter()
+    for _ in range(1 + args.views):
+        for s in range(0, len(x), args.batch_size):
+            extractor.extract(x[s: s + args.batch_size])
+    raw = n_img / (time.perf_counter() - t0)
+    del x  # not part of the pipeline's memory
+
+    cfg = EmbedConfig(backbone=args.backbone, n_views=args.views, workers=args.workers, batch_size=args.batch_size)
+    maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with PeakRss() as peak:
+        t0 = time.perf_counter()
+        rep = embed_workspace(ws, cfg)
+        pipe = n_img / (time.perf_counter() - t0)
+    assert rep.computed == len(ids)
+    t0 = time.perf_counter()
+    again = embed_workspace(ws, cfg)
+    rerun = time.perf_counter() - t0
+
+    print(f"raw forward        {raw:8.1f} img/s")
+    print(f"pipeline           {pipe:8.1f} img/s   ratio pipeline/raw = {pipe / raw:.2f}")
+    print(f"re-run unchanged   {rerun:8.2f} s       recomputed = {again.computed}")
+    print(f"peak RSS embedding {peak.peak / 2**20:8.0f} MiB (process + workers; "
+          f"ru_maxrss before {maxrss_before / 1024:.0f} MiB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Shared fixtures: small real catalogs and workspaces built once per test session."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core import pipeline
+from core.workspace import Workspace
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("NUMBA_CACHE_DIR", str(REPO / ".numba_cache"))
+DEMO = REPO / "data" / "demo"
+
+
+def demo_rows() -> list[dict[str, str]]:
+    with open(DEMO / "catalog.csv") as fh:
+        return list(csv.DictReader(fh))
+
+
+def write_subset_csv(path: Path, per_class: int, unlabelled: int = 4) -> Path:
+    """A catalog CSV of the first ``per_class`` demo photos of each label (absolute paths)."""
+    counts: dict[str, int] = {}
+    rows = []
+    for row in demo_rows():
+        cap = unlabelled if row["label"] == "" else per_class
+        if counts.get(row["label"], 0) < cap:
+            counts[row["label"]] = counts.get(row["label"], 0) + 1
+            rows.append({**row, "path": str(DEMO / row["path"])})
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_subset_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """~110 real demo photos: 6 of each of the 18 labelled classes and 4 unlabelled."""
+    return write_subset_csv(tmp_path_factory.mktemp("subset") / "catalog.csv", per_class=6)
+
+
+@pytest.fixture(scope="session")
+def small_workspace(tmp_path_factory: pytest.TempPathFactory, demo_subset_csv: Path) -> Workspace:
+    """A workspace of the demo subset through every pipeline step, real lite0 features included.
+
+    Built once per session; tests must treat it as read-only (copy it to change it)."""
+    ws = Workspace(tmp_path_factory.mktemp("ws") / "small")
+    pipeline.run(ws, demo_subset_csv)
+    return ws
+
+
+def make_image(path: Path, size: tuple[int, int] = (64, 48), colour: tuple[int, int, int] = (200, 30, 30),
+               mode: str = "RGB", fmt: str | None = None) -> Path:
+    """Write a small synthetic picture (with a gradient so different colours differ in content)."""
+    arr = np.zeros((size[1], size[0], 3), np.uint8)
+    arr[:] = colour
+    arr[:, :, 1] = np.linspace(0, 255, size[0], dtype=np.uint8)[None, :]
+    image = Image.fromarray(arr, "RGB")
+    if mode != "RGB":
+        image = image.convert(mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, format=fmt)
+    return path

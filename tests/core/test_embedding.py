@@ -1,0 +1,93 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.augment import augmented_view, view_rng
+from core.embedding import EmbedConfig, embed_pil, embed_workspace, load_features
+from core.errors import MissingArtifactError
+from core.images import ingest
+from core.workspace import Workspace
+from tests.conftest import REPO, make_image, write_subset_csv
+
+
+def _colour_ws(tmp_path, n=6) -> Workspace:
+    for i in range(n):
+        make_image(tmp_path / "src" / f"{i}.png", colour=(40 * i, 255 - 40 * i, 7))
+    ws = Workspace(tmp_path / "ws")
+    ingest(ws, tmp_path / "src")
+    return ws
+
+
+def test_features_row_the_catalog_and_rerun_computes_nothing(tmp_path):
+    ws = _colour_ws(tmp_path)
+    cfg = EmbedConfig(backbone="colour-histogram", n_views=0, workers=0)
+    first = embed_workspace(ws, cfg)
+    assert (first.computed, first.cached) == (6, 0)
+    fs = load_features(ws, "colour-histogram")
+    assert fs.ids.tolist() == ws.items()["item_id"].tolist()
+    assert fs.features.shape == (6, 512) and fs.features.dtype == np.float32
+    np.testing.assert_allclose(fs.features.sum(axis=1), 1.0, rtol=1e-5)
+    again = embed_workspace(ws, cfg)
+    assert (again.computed, again.cached) == (0, 6)
+
+
+def test_added_images_are_the_only_ones_computed(tmp_path):
+    ws = _colour_ws(tmp_path, n=4)
+    cfg = EmbedConfig(backbone="colour-histogram", n_views=0, workers=0)
+    embed_workspace(ws, cfg)
+    make_image(tmp_path / "src" / "new.png", colour=(1, 2, 250))
+    ingest(ws, tmp_path / "src")
+    rep = embed_workspace(ws, cfg)
+    assert (rep.computed, rep.cached, rep.total) == (1, 4, 5)
+    assert len(load_features(ws, "colour-histogram").ids) == 5
+
+
+def test_views_are_deterministic_and_differ_from_the_original():
+    image = Image.new("RGB", (120, 160), (20, 120, 220))
+    image.paste((250, 250, 0), (10, 10, 60, 90))
+    a = augmented_view(image, view_rng("abc", 1, 0))
+    b = augmented_view(image, view_rng("abc", 1, 0))
+    c = augmented_view(image, view_rng("abc", 2, 0))
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+    assert not np.array_equal(np.asarray(a), np.asarray(c))
+
+
+def test_load_features_before_embed_names_the_command(tmp_path):
+    ws = _colour_ws(tmp_path, n=1)
+    with pytest.raises(MissingArtifactError, match="python -m core embed .*--backbone efficientnet-lite2"):
+        load_features(ws, "efficientnet-lite2")
+
+
+def test_embed_without_items_names_the_ingest_command(tmp_path):
+    with pytest.raises(MissingArtifactError, match="python -m core ingest"):
+        embed_workspace(Workspace(tmp_path), EmbedConfig(backbone="colour-histogram"))
+
+
+@pytest.mark.backbone
+def test_work_before_kill_9_is_kept_and_matches_a_fresh_extraction(tmp_path):
+    csv = write_subset_csv(tmp_path / "cat.csv", per_class=2, unlabelled=0)
+    ws = Workspace(tmp_path / "ws")
+    ingest(ws, csv)
+    n = len(ws.items())
+    cmd = [sys.executable, "-m", "core", "embed", "-w", str(ws.root), "--views", "0", "--batch-size", "4",
+           "--workers", "0", "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    cache = ws.cache_dir / "efficientnet-lite0"
+    deadline = time.time() + 240
+    while time.time() < deadline and len(list(cache.rglob("*.npz"))) < 2 and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "embedding finished before it could be interrupted"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    rep = embed_workspace(ws, EmbedConfig(n_views=0, batch_size=4, workers=0))
+    assert rep.cached >= 8 and rep.computed == n - rep.cached and rep.computed > 0
+    fs = load_features(ws)
+    sample = [0, n - 1]
+    fresh = embed_pil([Image.open(ws.image_path(fs.ids[i])).convert("RGB") for i in sample])
+    np.testing.assert_allclose(fs.features[sample], fresh.features, atol=2e-3)
