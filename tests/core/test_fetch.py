@@ -1,0 +1,165 @@
+"""The SSRF guard and limits of core.fetch against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from PIL import Image
+
+from core.errors import InvalidInputError
+from core.fetch import FetchPolicy, check_address, fetch_image
+
+
+def png_bytes() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 6), (200, 30, 30)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+class Handler(BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def log_message(self, *args: object) -> None:  # quiet
+        pass
+
+    def _send(self, status: int, ctype: str | None, body: bytes, length: bool = True,
+              headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        if length:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802
+        type(self).hits.append(self.path)
+        port = self.server.server_address[1]
+        if self.path == "/img.png":
+            self._send(200, "image/png", png_bytes())
+        elif self.path == "/page":
+            self._send(200, "text/html; charset=utf-8", b"<html>not an image</html>")
+        elif self.path == "/big":
+            self._send(200, "image/png", b"\x89PNG" + b"0" * 5000)
+        elif self.path == "/big-undeclared":
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.end_headers()
+            self.wfile.write(b"0" * 5000)
+            self.wfile.flush()
+            self.close_connection = True
+        elif self.path == "/to-img":
+            self._send(302, None, b"", headers={"Location": "/img.png"})
+        elif self.path == "/to-other-loopback":
+            self._send(302, None, b"", headers={"Location": f"http://127.0.0.2:{port}/img.png"})
+        elif self.path == "/to-metadata":
+            self._send(301, None, b"", headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+        elif self.path == "/loop":
+            self._send(302, None, b"", headers={"Location": "/loop"})
+        else:
+            self._send(404, "text/plain", b"missing")
+
+
+@pytest.fixture()
+def server() -> Iterator[str]:
+    Handler.hits = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+ALLOW_LOCAL = FetchPolicy(timeout_s=5, max_bytes=1000, allow_networks=("127.0.0.1/32",))
+
+
+def test_loopback_url_is_refused_by_default(server: str) -> None:
+    with pytest.raises(InvalidInputError, match="refusing to fetch from loopback address 127.0.0.1"):
+        fetch_image(server + "/img.png")
+    assert Handler.hits == []  # refused before connecting
+
+
+def test_fetched_when_the_test_explicitly_allows_the_address(server: str) -> None:
+    got = fetch_image(server + "/img.png", ALLOW_LOCAL)
+    assert got.data == png_bytes() and got.content_type == "image/png"
+    assert Image.open(io.BytesIO(got.data)).size == (8, 6)
+
+
+def test_redirect_is_followed_and_rechecked(server: str) -> None:
+    got = fetch_image(server + "/to-img", ALLOW_LOCAL)
+    assert got.url.endswith("/img.png") and got.data == png_bytes()
+
+
+def test_redirect_to_loopback_is_refused(server: str) -> None:
+    with pytest.raises(InvalidInputError, match="loopback address 127.0.0.2"):
+        fetch_image(server + "/to-other-loopback", ALLOW_LOCAL)
+    assert Handler.hits == ["/to-other-loopback"]
+
+
+def test_redirect_to_link_local_metadata_address_is_refused(server: str) -> None:
+    with pytest.raises(InvalidInputError, match="link-local address 169.254.169.254"):
+        fetch_image(server + "/to-metadata", ALLOW_LOCAL)
+
+
+def test_too_many_redirects(server: str) -> None:
+    with pytest.raises(InvalidInputError, match="redirects more than 5 times"):
+        fetch_image(server + "/loop", ALLOW_LOCAL)
+
+
+def test_url_that_is_not_an_image(server: str) -> None:
+    with pytest.raises(InvalidInputError, match="is not an image .content type 'text/html'"):
+        fetch_image(server + "/page", ALLOW_LOCAL)
+
+
+def test_download_over_the_size_cap_declared(server: str) -> None:
+    with pytest.raises(InvalidInputError, match="over the 1000-byte limit"):
+        fetch_image(server + "/big", ALLOW_LOCAL)
+
+
+def test_download_over_the_size_cap_undeclared(server: str) -> None:
+    with pytest.raises(InvalidInputError, match="over the 1000-byte limit"):
+        fetch_image(server + "/big-undeclared", ALLOW_LOCAL)
+
+
+def test_http_error_status(server: str) -> None:
+    with pytest.raises(InvalidInputError, match="HTTP 404"):
+        fetch_image(server + "/nothing-here", ALLOW_LOCAL)
+
+
+@pytest.mark.parametrize("addr,kind", [
+    ("10.1.2.3", "private"), ("192.168.0.9", "private"), ("172.16.5.4", "private"),
+    ("127.0.0.1", "loopback"), ("::1", "loopback"), ("169.254.169.254", "link-local"),
+    ("fe80::1", "link-local"), ("0.0.0.0", "unspecified"), ("::ffff:10.0.0.1", "private"),
+    ("100.64.0.1", "non-global"), ("224.0.0.1", "multicast"),
+])
+def test_private_loopback_and_link_local_addresses_are_refused(addr: str, kind: str) -> None:
+    with pytest.raises(InvalidInputError, match=f"refusing to fetch from {kind} address"):
+        check_address(addr)
+
+
+def test_global_address_passes_check() -> None:
+    assert str(check_address("93.184.216.34")) == "93.184.216.34"
+
+
+@pytest.mark.parametrize("url,msg", [
+    ("ftp://example.com/x.png", "only http and https"), ("file:///etc/passwd", "only http and https"),
+    ("http:///x.png", "no host"), ("http://user:pw@example.com/x.png", "user name or password"),
+    ("http://[::1/x", "not a valid URL"),
+])
+def test_bad_urls(url: str, msg: str) -> None:
+    with pytest.raises(InvalidInputError, match=msg):
+        fetch_image(url)
+
+
+def test_name_resolving_to_loopback_is_refused() -> None:
+    with pytest.raises(InvalidInputError, match="loopback"):
+        fetch_image("http://localhost:9/x.png")
