@@ -19,7 +19,7 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -102,8 +102,8 @@ def preprocess(spec: BackboneSpec, image: Image.Image) -> np.ndarray:
     if spec.name == "colour-histogram":
         return colour_histogram(image)
     arr = np.asarray(fit_square(image, spec.input_size), dtype=np.float32) / 255.0
-    arr = (arr - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
-    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+    norm = (arr - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
+    return np.ascontiguousarray(norm.transpose(2, 0, 1), dtype=np.float32)
 
 
 def b3_weights_path(weights_path: str | os.PathLike[str] | None = None) -> Path:
@@ -143,7 +143,7 @@ class FeatureExtractor:
     def extract(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         import torch
 
-        model = self.model
+        model: Any = self.model
         if model is None:
             return x.float(), None
         with torch.inference_mode():

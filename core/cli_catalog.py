@@ -8,7 +8,15 @@ from typing import Any
 
 from core import pipeline
 from core.backbones import DEFAULT_BACKBONE, REGISTRY
-from core.cli_common import add_json, add_quiet, add_workspace, open_workspace, print_json, progress_bar, progress_factory
+from core.cli_common import (
+    add_json,
+    add_quiet,
+    add_workspace,
+    open_workspace,
+    print_json,
+    progress_bar,
+    progress_factory,
+)
 from core.embedding import EmbedConfig, load_features
 from core.errors import InvalidInputError
 from core.workspace import Workspace

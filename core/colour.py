@@ -32,7 +32,7 @@ def palette(image: Image.Image, n_colours: int = 5) -> tuple[np.ndarray, np.ndar
     """
     small = image.convert("RGB").resize((64, 64))
     quant = small.quantize(colors=n_colours, method=Image.Quantize.MEDIANCUT)
-    pal = np.asarray(quant.getpalette()[: 3 * n_colours], dtype=np.uint8).reshape(-1, 3)
+    pal = np.asarray((quant.getpalette() or [])[: 3 * n_colours], dtype=np.uint8).reshape(-1, 3)
     counts = np.bincount(np.asarray(quant).ravel(), minlength=len(pal))[: len(pal)]
     order = np.argsort(-counts)
     order = order[counts[order] > 0]

@@ -24,7 +24,7 @@ from core.progress import Progress, report
 from core.workspace import Workspace, build_command
 
 if TYPE_CHECKING:
-    import torch
+    pass
 
 TOPK = 5
 
@@ -128,8 +128,9 @@ def embed_workspace(ws: Workspace, config: EmbedConfig | None = None, progress: 
     report(progress, len(ids) - len(todo), total)
     if todo:
         dataset = _ViewsDataset([ws.image_path(i) for i in todo], todo, cfg)
-        loader = torch.utils.data.DataLoader(
-            dataset, batch_size=cfg.batch_size, num_workers=cfg.workers, shuffle=False,
+        loader: Any = torch.utils.data.DataLoader(
+            dataset,  # type: ignore[arg-type]
+            batch_size=cfg.batch_size, num_workers=cfg.workers, shuffle=False,
             persistent_workers=False, prefetch_factor=4 if cfg.workers else None,
         )
         done = len(ids) - len(todo)

@@ -72,7 +72,7 @@ def decode_image(data: bytes, *, max_pixels: int = IngestConfig.max_pixels) -> I
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             width, height = image.size
             if width * height > max_pixels:
                 raise InvalidImageError(

@@ -64,4 +64,12 @@ def run(ws: Workspace, source: str | os.PathLike[str] | None = None, *, config: 
     summary["embed"] = vars(embed(ws, cfg.backbone, config=cfg.embed, progress=step(f"embed {cfg.backbone}")))
     if cfg.colour_features:
         summary["embed_colour"] = vars(embed(ws, "colour-histogram", progress=step("embed colour-histogram")))
+    summary["projection"] = project(ws, f"features/{cfg.backbone}", "default", progress=step("map (UMAP)"))
     return summary
+
+
+def project(ws: Workspace, source: str, run_id: str = "default", *, progress: Progress = None) -> str:
+    """The 2-D UMAP map of a features or similarity artifact, as ``projection/<run_id>``."""
+    from core.projection import project_workspace
+
+    return project_workspace(ws, source=source, run_id=run_id, progress=progress)

@@ -22,7 +22,7 @@ def test_b3_without_weights_says_where_to_put_them(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setenv("STYLE_ATLAS_B3_WEIGHTS", str(tmp_path / "missing.pth"))
     with pytest.raises(MissingWeightsError, match=r"STYLE_ATLAS_B3_WEIGHTS.*efficientnet-b3-5fb5a3c3\.pth"):
-        FeatureExtractor("efficientnet-b3").model
+        _ = FeatureExtractor("efficientnet-b3").model
 
 
 def test_b3_with_a_bad_weights_file_is_a_clear_error(tmp_path, monkeypatch):
@@ -30,7 +30,7 @@ def test_b3_with_a_bad_weights_file_is_a_clear_error(tmp_path, monkeypatch):
     bad.write_bytes(b"not a checkpoint")
     monkeypatch.setenv("STYLE_ATLAS_B3_WEIGHTS", str(bad))
     with pytest.raises(MissingWeightsError, match="cannot load efficientnet-b3 weights"):
-        FeatureExtractor("efficientnet-b3").model
+        _ = FeatureExtractor("efficientnet-b3").model
 
 
 def test_fit_square_keeps_the_whole_image():
