@@ -8,6 +8,7 @@ finish; the ``features/<backbone>`` artifact is then assembled in catalog order.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -149,8 +150,23 @@ def embed_workspace(ws: Workspace, config: EmbedConfig | None = None, progress: 
             done += b
             report(progress, done, total)
         cached.update(cache.load(set(todo)))
-    _write_features(ws, cfg, ids, cached)
+    if todo or not _up_to_date(ws, cfg):
+        _write_features(ws, cfg, ids, cached)
     return EmbedReport(cfg.backbone, computed=len(todo), cached=total - len(todo), total=total)
+
+
+def _artifact_config(cfg: EmbedConfig) -> dict[str, Any]:
+    return {**asdict(cfg), "preprocess_version": PREPROCESS_VERSION, "spec": asdict(get_spec(cfg.backbone))}
+
+
+def _up_to_date(ws: Workspace, cfg: EmbedConfig) -> bool:
+    """Whether ``features/<backbone>`` already holds these items with this configuration."""
+    rec = ws.record(f"features/{cfg.backbone}")
+    if rec is None or rec["parents"].get("items") != ws.version("items"):
+        return False
+    produced = json.loads(json.dumps(_artifact_config(cfg)))  # tuples as lists, as in the manifest
+    keys = ("backbone", "n_views", "view_seed", "preprocess_version")
+    return all(rec["config"].get(k) == produced[k] for k in keys)
 
 
 def _write_features(ws: Workspace, cfg: EmbedConfig, ids: list[str], cached: dict[str, Any]) -> None:
@@ -160,7 +176,7 @@ def _write_features(ws: Workspace, cfg: EmbedConfig, ids: list[str], cached: dic
     rows = [cached[i] for i in ids]
     stacked = np.stack([r[0] for r in rows]).astype(np.float32)
     has_topk = rows[0][1] is not None
-    config = {**asdict(cfg), "preprocess_version": PREPROCESS_VERSION, "spec": asdict(get_spec(cfg.backbone))}
+    config = _artifact_config(cfg)
     with ws.write_artifact(f"features/{cfg.backbone}", config=config,
                            parents={"items": ws.version("items") or 0}) as tmp:
         np.save(tmp / "ids.npy", np.asarray(ids, dtype="U16"))

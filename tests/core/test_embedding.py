@@ -91,3 +91,14 @@ def test_work_before_kill_9_is_kept_and_matches_a_fresh_extraction(tmp_path):
     sample = [0, n - 1]
     fresh = embed_pil([Image.open(ws.image_path(fs.ids[i])).convert("RGB") for i in sample])
     np.testing.assert_allclose(fs.features[sample], fresh.features, atol=2e-3)
+
+
+def test_rerun_on_an_unchanged_catalog_keeps_the_artifact_version(tmp_path):
+    ws = _colour_ws(tmp_path, n=3)
+    cfg = EmbedConfig(backbone="colour-histogram", n_views=0, workers=0)
+    embed_workspace(ws, cfg)
+    version = ws.version("features/colour-histogram")
+    embed_workspace(ws, cfg)
+    assert ws.version("features/colour-histogram") == version
+    embed_workspace(ws, EmbedConfig(backbone="colour-histogram", n_views=1, workers=0))
+    assert ws.version("features/colour-histogram") == version + 1
