@@ -420,7 +420,7 @@ class TripletEmbedder:
         out = np.empty((flat.shape[0], self.out_dim), dtype=np.float32)
         with torch.inference_mode():
             for s in range(0, flat.shape[0], batch_size):
-                out[s:s + batch_size] = head(torch.from_numpy(np.ascontiguousarray(flat[s:s + batch_size]))).numpy()
+                out[s:s + batch_size] = head(torch.from_numpy(np.array(flat[s:s + batch_size], dtype=np.float32))).numpy()
         return out.reshape(*X.shape[:-1], self.out_dim)
 
     # -- persistence -------------------------------------------------------------------------

@@ -1,0 +1,268 @@
+"""Query by image: a path, bytes (an upload), an http(s) URL or an item id -> ranked items.
+
+The steps: get the image bytes (fetching a URL under the SSRF guard), decode, embed with the
+frozen backbone, map through the similarity head, shift along directions, search the annoy
+index. Item-id queries use the stored tuned embedding directly.
+
+The loaded artifact (index, embeddings, head, saved directions) is cached per process, keyed
+by (workspace path, run id, artifact version): a rebuilt artifact gets a new version and
+therefore a fresh load. Nothing is loaded at import time.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.directions import Direction, from_examples, shift
+from core.errors import InvalidInputError, StyleAtlasError
+from core.fetch import FetchPolicy, fetch_image
+from core.similarity import TripletEmbedder
+from core.similarity_step import SimilarityArtifact, artifact_name, load_similarity
+from core.workspace import Workspace
+
+__all__ = ["QueryResult", "similar", "list_directions", "build_direction", "embed_query_bytes",
+           "parse_shift", "loaded"]
+
+MAX_K = 500
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Ranked neighbours of a query.
+
+    Attributes
+    ----------
+    results : list of ``{"rank", "item_id", "score", "label"}``, most similar first
+        (``score`` = cosine similarity of the shifted query and the item).
+    query : what was asked: ``{"kind": "path"|"bytes"|"url"|"item", ...}``.
+    shift : the direction weights applied.
+    cluster : the query's cluster (``{"run_id", "cluster"}`` with ``"outlier"`` for none),
+        or None where no clustering exists (``cluster_note`` says why).
+    """
+
+    results: list[dict[str, Any]]
+    query: dict[str, Any]
+    shift: dict[str, float]
+    cluster: dict[str, Any] | None = None
+    cluster_note: str | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {"results": self.results, "query": self.query, "shift": self.shift, "cluster": self.cluster,
+                "cluster_note": self.cluster_note, "timings_ms": self.timings_ms}
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    artifact: SimilarityArtifact
+    embedder: TripletEmbedder
+    labels: dict[str, str]
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(root: str, run_id: str, version: int) -> _Loaded:
+    """Load an artifact version once per process (read-only; keyed by its manifest version)."""
+    ws = Workspace(root, create=False)
+    art = load_similarity(ws, run_id)
+    if art.version != version:  # rebuilt between the manifest read and the load
+        raise InvalidInputError(f"{artifact_name(run_id)} changed while loading; retry")
+    items = ws.items()
+    labels: dict[str, str] = {}
+    if "label" in items.columns:
+        labels = {str(i): str(lab) for i, lab in zip(items["item_id"], items["label"], strict=True)
+                  if isinstance(lab, str) and lab}
+    return _Loaded(art, art.embedder(), labels)
+
+
+def loaded(ws: Workspace, run_id: str = "default") -> tuple[SimilarityArtifact, TripletEmbedder]:
+    """The (cached) artifact and head for the workspace's current version of ``run_id``.
+
+    Raises MissingArtifactError naming the build command when it does not exist.
+    """
+    name = artifact_name(run_id)
+    ws.artifact_dir(name)  # MissingArtifactError naming `python -m core similarity ...`
+    lo = _load_cached(str(Path(ws.root).resolve()), run_id, int(ws.version(name) or 0))
+    return lo.artifact, lo.embedder
+
+
+def _labels(ws: Workspace, run_id: str) -> dict[str, str]:
+    name = artifact_name(run_id)
+    return _load_cached(str(Path(ws.root).resolve()), run_id, int(ws.version(name) or 0)).labels
+
+
+# -- directions ------------------------------------------------------------------------------
+def list_directions(ws: Workspace, run_id: str = "default") -> tuple[dict[str, Direction], list[str]]:
+    """Every usable direction: the artifact's (shipped, attribute) and the example sets people
+    saved in the workspace's annotations (built now from the current embeddings; they replace an
+    artifact direction of the same name).
+
+    Returns
+    -------
+    directions : by name.
+    problems : one line per saved example set that cannot be built now (e.g. items removed).
+    """
+    art, _ = loaded(ws, run_id)
+    out = dict(art.directions)
+    problems: list[str] = []
+    if Path(ws.annotations_path).exists():
+        from core.annotations import Annotations
+
+        for ex in Annotations(ws.annotations_path).direction_examples():
+            try:
+                out[ex.name] = from_examples(ex.name, art.embeddings, art.ids, list(ex.positive_ids),
+                                             list(ex.negative_ids), origin=f"annotations:{ex.source}")
+            except InvalidInputError as exc:
+                problems.append(f"{ex.name}: {exc}")
+    return out, problems
+
+
+def build_direction(
+    ws: Workspace, name: str, positive_ids: list[str], negative_ids: list[str],
+    source: str = "dashboard", run_id: str = "default",
+) -> Direction:
+    """Build a direction from two id sets (>= 3 each) and save the sets to the annotations.
+
+    Raises InvalidInputError (saying how many are needed) before anything is saved.
+    """
+    from core.annotations import Annotations
+
+    art, _ = loaded(ws, run_id)
+    direction = from_examples(name, art.embeddings, art.ids, positive_ids, negative_ids, origin=f"annotations:{source}")
+    Annotations(ws.annotations_path).save_direction_examples(name, positive_ids, negative_ids, source)
+    return direction
+
+
+def parse_shift(pairs: list[str]) -> dict[str, float]:
+    """``["stripes=1.0", "floral=-0.5"]`` -> ``{"stripes": 1.0, "floral": -0.5}``."""
+    out: dict[str, float] = {}
+    for p in pairs:
+        name, sep, w = p.partition("=")
+        try:
+            weight = float(w)
+        except ValueError:
+            weight = float("nan")
+        if not sep or not name.strip() or not np.isfinite(weight):
+            raise InvalidInputError(f"--shift takes NAME=WEIGHT with a number, e.g. stripes=1.0; got {p!r}")
+        out[name.strip()] = weight
+    return out
+
+
+# -- the query -------------------------------------------------------------------------------
+def embed_query_bytes(data: bytes, embedder: TripletEmbedder, backbone: str) -> np.ndarray:
+    """Decode image bytes, embed with the frozen backbone and the head: (out_dim,) unit vector."""
+    from core.embedding import embed_pil
+    from core.images import decode_image
+
+    image = decode_image(data)
+    feats = embed_pil([image], backbone).features
+    return embedder.transform(feats)[0]
+
+
+def _cluster_of(ws: Workspace, vector_source: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """The query's cluster via ``core.cluster_step.assign_image`` where that exists."""
+    if importlib.util.find_spec("core.cluster_step") is None:
+        return None, "no clustering module (core.cluster_step) in this build"
+    mod = importlib.import_module("core.cluster_step")
+    assign = getattr(mod, "assign_image", None)
+    if assign is None:
+        return None, "core.cluster_step has no assign_image"
+    if not ws.names("clusters/"):
+        return None, "no clustering in this workspace"
+    try:
+        return assign(ws, **vector_source), None
+    except StyleAtlasError as exc:
+        return None, str(exc)
+
+
+def similar(
+    ws: Workspace,
+    *,
+    path: str | Path | None = None,
+    data: bytes | None = None,
+    url: str | None = None,
+    item_id: str | None = None,
+    k: int = 10,
+    shift_weights: Mapping[str, float] | None = None,
+    run_id: str = "default",
+    fetch_policy: FetchPolicy | None = None,
+    with_cluster: bool = True,
+) -> QueryResult:
+    """Items most similar to a query image, optionally shifted along named directions.
+
+    Parameters
+    ----------
+    ws : the workspace.
+    path, data, url, item_id : exactly one: an image file, image bytes, an http(s) URL, or a
+        catalog item (which is then left out of its own results).
+    k : number of results (1..500).
+    shift_weights : ``{direction name: weight}``; see :func:`list_directions`.
+    run_id : which ``similarity/<run_id>``.
+    fetch_policy : limits for URL queries (tests use its allow-list).
+    with_cluster : also report the query's cluster where a clustering exists.
+    """
+    import time
+
+    given = {"path": path, "data": data, "url": url, "item_id": item_id}
+    chosen = [n for n, v in given.items() if v is not None]
+    if len(chosen) != 1:
+        raise InvalidInputError("give exactly one of an image path, image bytes, a URL or an item id")
+    if not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise InvalidInputError(f"k must be an integer in [1, {MAX_K}]; got {k!r}")
+    weights = dict(shift_weights or {})
+    t0 = time.perf_counter()
+    art, embedder = loaded(ws, run_id)
+    timings = {"load": (time.perf_counter() - t0) * 1000}
+    backbone = str(art.config.get("backbone", "efficientnet-lite0"))
+    query: dict[str, Any]
+    cluster_src: dict[str, Any]
+    exclude: str | None = None
+    t0 = time.perf_counter()
+    if item_id is not None:
+        row = art.row_of(item_id)
+        q = np.asarray(art.embeddings[row], dtype=np.float32)
+        query, exclude, cluster_src = {"kind": "item", "item_id": item_id}, item_id, {"item_id": item_id}
+    else:
+        if path is not None:
+            p = Path(path)
+            if not p.is_file():
+                raise InvalidInputError(f"no image file at {p}")
+            data_b = p.read_bytes()
+            query = {"kind": "path", "path": str(p)}
+        elif url is not None:
+            fetched = fetch_image(url, fetch_policy)
+            data_b = fetched.data
+            query = {"kind": "url", "url": url, "final_url": fetched.url}
+        else:
+            data_b = bytes(data or b"")
+            query = {"kind": "bytes", "n_bytes": len(data_b)}
+        timings["fetch_read"] = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        q = embed_query_bytes(data_b, embedder, backbone)
+        cluster_src = {"image_bytes": data_b}
+    timings["embed"] = (time.perf_counter() - t0) * 1000
+    t0 = time.perf_counter()
+    if weights:
+        directions = art.directions
+        if any(n not in directions for n in weights):
+            directions, _ = list_directions(ws, run_id)
+        q = shift(q, weights, directions)
+    ids, scores = art.index.query(q, k + (1 if exclude else 0))
+    timings["search"] = (time.perf_counter() - t0) * 1000
+    labels = _labels(ws, run_id)
+    results = []
+    for i, s in zip(ids.tolist(), scores.tolist(), strict=True):
+        if i == exclude or len(results) == k:
+            continue
+        results.append({"rank": len(results) + 1, "item_id": i, "score": round(float(s), 6),
+                        "label": labels.get(i)})
+    cluster, note = _cluster_of(ws, cluster_src) if with_cluster else (None, "not requested")
+    return QueryResult(results, query, weights, cluster, note, {k_: round(v, 2) for k_, v in timings.items()})

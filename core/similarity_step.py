@@ -1,0 +1,277 @@
+"""Pipeline step: train the similarity head, embed the catalog, index it, build directions.
+
+Writes the artifact ``similarity/<run_id>``::
+
+    head.pt            TripletEmbedder weights + hyperparameters (torch, weights_only)
+    embeddings.npy     (N, out_dim) float32 tuned, L2-normalised embeddings; row i = ids[i]
+    ids.npy            (N,) item ids
+    index/index.ann    annoy angular index over embeddings (item i = row i)
+    index/ids.npy      the same ids
+    index/index.json   sidecar: dim, metric, n_trees, search_k, seed, n_items, manifest_version,
+                       recall_at_10 against exact search, tuning trials
+    history.json       per epoch: loss, active_share, retrieval metrics on held-out items
+    evaluation.json    frozen features vs tuned embedding, same queries, same run
+    directions.json    directions (name, source, provenance) ...
+    directions.npy     ... and their (K, out_dim) unit vectors
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.backbones import DEFAULT_BACKBONE
+from core.directions import (
+    Direction,
+    from_attribute,
+    from_examples,
+    hex_luminance,
+    load_directions,
+    save_directions,
+)
+from core.errors import InvalidInputError
+from core.index import AnnIndex, build_measured
+from core.progress import Progress
+from core.similarity import TripletEmbedder, l2_normalise, retrieval_metrics
+from core.workspace import Workspace
+
+__all__ = ["SimilarityConfig", "SimilarityArtifact", "train_similarity", "load_similarity",
+           "artifact_name", "SHIPPED_DIRECTIONS", "GROUP_COLUMNS"]
+
+SHIPPED_DIRECTIONS = Path(__file__).resolve().parent.parent / "data" / "demo" / "directions.json"
+GROUP_COLUMNS = ("group_id", "product_id", "pair_id", "style_id")
+"""Catalog columns recognised as an item-id-like group key (items sharing one are positives)."""
+
+
+@dataclass(frozen=True)
+class SimilarityConfig:
+    """How the similarity artifact is built (written into the manifest)."""
+
+    backbone: str = DEFAULT_BACKBONE
+    out_dim: int = 64
+    hidden_dim: int = 512
+    margin: float = 0.2
+    epochs: int = 30
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 256
+    dropout: float = 0.1
+    validation_fraction: float = 0.1
+    random_state: int = 0
+    group_column: str | None = None  # None: the first of GROUP_COLUMNS present in the catalog
+    target_recall: float = 0.98
+    n_trees: int | None = None  # None (with search_k None): chosen by measurement
+    search_k: int | None = None
+    shipped_directions: str | None = str(SHIPPED_DIRECTIONS)  # example sets file, or None
+
+
+@dataclass(frozen=True)
+class SimilarityArtifact:
+    """A loaded ``similarity/<run_id>``; row i of ``embeddings`` is item ``ids[i]``."""
+
+    name: str
+    version: int
+    path: Path
+    config: dict[str, Any]
+    ids: np.ndarray  # (N,) str
+    embeddings: np.ndarray  # (N, d) float32, memory-mapped
+    index: AnnIndex
+    directions: dict[str, Direction]
+    evaluation: dict[str, Any]
+
+    def embedder(self) -> TripletEmbedder:
+        """The trained head (loaded on call; cache it at the caller)."""
+        return TripletEmbedder.load(self.path / "head.pt")
+
+    def row_of(self, item_id: str) -> int:
+        """Row of ``item_id``; InvalidInputError if it is not in the catalog."""
+        hits = np.flatnonzero(self.ids == item_id)
+        if len(hits) == 0:
+            raise InvalidInputError(f"item {item_id!r} is not in the catalog")
+        return int(hits[0])
+
+
+def artifact_name(run_id: str) -> str:
+    """``similarity/<run_id>``."""
+    return f"similarity/{run_id}"
+
+
+def _aligned_items(ws: Workspace, ids: np.ndarray) -> pd.DataFrame:
+    """Catalog rows in the order of ``ids`` (missing items give NaN rows)."""
+    items = ws.items()
+    if "item_id" not in items.columns or items.empty:
+        return pd.DataFrame({"item_id": ids})
+    return items.drop_duplicates("item_id").set_index("item_id").reindex(ids).reset_index()
+
+
+def _labels(items: pd.DataFrame) -> np.ndarray | None:
+    if "label" not in items.columns:
+        return None
+    lab = items["label"].astype(object).where(items["label"].notna(), None).to_numpy()
+    return lab if sum(x is not None and str(x) != "" for x in lab) > 10 else None
+
+
+def _groups(items: pd.DataFrame, column: str | None) -> tuple[np.ndarray | None, str | None]:
+    cols = [column] if column else [c for c in GROUP_COLUMNS if c in items.columns]
+    for c in cols:
+        if c not in items.columns:
+            raise InvalidInputError(f"group column {c!r} is not in the catalog; columns: {', '.join(items.columns)}")
+        g = items[c].astype(object).where(items[c].notna(), None).to_numpy()
+        return g, c
+    return None, None
+
+
+def shipped_directions(path: str | Path, embeddings: np.ndarray, ids: np.ndarray) -> tuple[list[Direction], list[str]]:
+    """Directions from a shipped example-sets file, for the examples present in the catalog.
+
+    Returns the directions and a note for each one skipped (too few of its items present).
+    """
+    p = Path(path)
+    if not p.is_file():
+        return [], [f"{p} not found"]
+    spec = json.loads(p.read_text())
+    present = set(np.asarray(ids).astype(str).tolist())
+    out, notes = [], []
+    for d in spec.get("directions", []):
+        pos = [e["item_id"] for e in d["positive"] if e["item_id"] in present]
+        neg = [e["item_id"] for e in d["negative"] if e["item_id"] in present]
+        try:
+            direction = from_examples(d["name"], embeddings, ids, pos, neg, origin=p.name)
+        except InvalidInputError as exc:
+            notes.append(f"{d['name']}: skipped ({exc})")
+            continue
+        direction.provenance.update({"description": d.get("description", ""),
+                                     "shipped_positive": len(d["positive"]), "shipped_negative": len(d["negative"])})
+        out.append(direction)
+    return out, notes
+
+
+def brighter_direction(embeddings: np.ndarray, colours: pd.Series, random_state: int = 0) -> Direction | None:
+    """"brighter": brightest third against darkest third by dominant-colour luminance."""
+    lum = hex_luminance(colours.tolist())
+    ok = np.isfinite(lum)
+    if ok.sum() < 30:
+        return None
+    lo, hi = np.quantile(lum[ok], [1 / 3, 2 / 3])
+    keep = ok & ((lum <= lo) | (lum >= hi))
+    return from_attribute("brighter", embeddings[keep], lum[keep] >= hi, method="logistic",
+                          random_state=random_state,
+                          details={"attribute": "dominant_colour luminance", "positive": "brightest third",
+                                   "negative": "darkest third"})
+
+
+def _evaluate(features: np.ndarray, views: np.ndarray | None, tuned: np.ndarray, tuned_views: np.ndarray | None,
+              val_idx: np.ndarray, labels: np.ndarray | None, groups: np.ndarray | None) -> dict[str, Any]:
+    """Frozen vs tuned on the same held-out queries (and label precision over all labelled items)."""
+    frozen = l2_normalise(features)
+    frozen_views = None if views is None else l2_normalise(views)
+    out: dict[str, Any] = {"n_items": int(len(features)), "n_validation": int(len(val_idx))}
+    out["frozen"] = retrieval_metrics(frozen, frozen_views, val_idx, labels, groups)
+    out["tuned"] = retrieval_metrics(tuned, tuned_views, val_idx, labels, groups)
+    if labels is not None:
+        all_idx = np.arange(len(features))
+        out["frozen_all_queries"] = retrieval_metrics(frozen, None, all_idx, labels, None)
+        out["tuned_all_queries"] = retrieval_metrics(tuned, None, all_idx, labels, None)
+    out["note"] = ("frozen/tuned: queries are the held-out validation items (never trained on); partner "
+                   "top-k: a view must find its own image (or a group partner); *_all_queries: label "
+                   "precision@10 with every labelled item as a query (labels are never used in training)")
+    return out
+
+
+def _next_version(ws: Workspace, name: str) -> int:
+    """The version :meth:`Workspace.write_artifact` will give the next write of ``name``."""
+    base = ws.root / name
+    existing = [int(p.name[1:]) for p in base.glob("v*") if p.name[1:].isdigit()] if base.is_dir() else []
+    return max([0, *existing, ws.version(name) or 0]) + 1
+
+
+def train_similarity(
+    ws: Workspace, config: SimilarityConfig | None = None, run_id: str = "default", progress: Progress = None
+) -> dict[str, Any]:
+    """Train the head on the cached features, index the tuned embeddings, build directions.
+
+    Parameters
+    ----------
+    ws : workspace holding ``items`` and ``features/<backbone>`` (with views).
+    config : SimilarityConfig (defaults if None).
+    run_id : the artifact is ``similarity/<run_id>``.
+    progress : called ``(epoch_done, epochs)``.
+
+    Returns
+    -------
+    summary dict: version, evaluation, index sidecar, direction summaries, notes.
+    """
+    from core.embedding import load_features
+
+    cfg = config or SimilarityConfig()
+    fs = load_features(ws, cfg.backbone)
+    ids = np.asarray(fs.ids).astype(str)
+    features = np.asarray(fs.features, dtype=np.float32)
+    views = None if fs.views is None else np.asarray(fs.views, dtype=np.float32)
+    items = _aligned_items(ws, ids)
+    labels = _labels(items)
+    groups, group_col = _groups(items, cfg.group_column)
+
+    est = TripletEmbedder(
+        out_dim=cfg.out_dim, hidden_dim=cfg.hidden_dim, margin=cfg.margin, epochs=cfg.epochs, lr=cfg.lr,
+        weight_decay=cfg.weight_decay, batch_size=cfg.batch_size, dropout=cfg.dropout,
+        validation_fraction=cfg.validation_fraction, random_state=cfg.random_state,
+    ).fit(features, views, groups, labels, progress=progress)
+    emb = est.transform(features)
+    emb_views = None if views is None else est.transform(views)
+    evaluation = _evaluate(features, views, emb, emb_views, est.validation_idx_, labels, groups)
+    evaluation["group_column"] = group_col
+
+    name = artifact_name(run_id)
+    version = _next_version(ws, name)
+    index = build_measured(emb, ids, cfg.target_recall, cfg.random_state, version,
+                           n_trees=cfg.n_trees, search_k=cfg.search_k)
+    directions, notes = ([], []) if cfg.shipped_directions is None else shipped_directions(
+        cfg.shipped_directions, emb, ids)
+    if "dominant_colour" in items.columns:
+        bright = brighter_direction(emb, items["dominant_colour"], cfg.random_state)
+        if bright is not None:
+            directions.append(bright)
+    parents = {f"features/{cfg.backbone}": fs.version}
+    if ws.version("items") is not None:
+        parents["items"] = int(ws.version("items") or 0)
+    with ws.write_artifact(name, asdict(cfg), parents) as tmp:
+        est.save(tmp / "head.pt")
+        np.save(tmp / "embeddings.npy", emb)
+        np.save(tmp / "ids.npy", ids)
+        index.save(tmp / "index")
+        index.unload()
+        (tmp / "history.json").write_text(json.dumps(est.history_, indent=1))
+        (tmp / "evaluation.json").write_text(json.dumps(evaluation, indent=1))
+        save_directions(tmp, directions)
+    written = ws.version(name)
+    if written != version:  # another writer raced us; the sidecar would name the wrong version
+        raise InvalidInputError(f"{name} was written concurrently (got v{written}, expected v{version}); rerun")
+    return {"artifact": name, "version": version, "evaluation": evaluation,
+            "index": {k: v for k, v in index.meta.items() if k != "tuning"},
+            "directions": [d.summary() for d in directions], "notes": notes}
+
+
+def load_similarity(ws: Workspace, run_id: str = "default") -> SimilarityArtifact:
+    """Open ``similarity/<run_id>``: embeddings memory-mapped, index memory-mapped and checked.
+
+    Raises MissingArtifactError (naming ``python -m core similarity``) when it was never built,
+    InvalidInputError when the index sidecar disagrees with the embeddings or the manifest.
+    """
+    name = artifact_name(run_id)
+    path = ws.artifact_dir(name)
+    version = int(ws.version(name) or 0)
+    emb = np.load(path / "embeddings.npy", mmap_mode="r")
+    ids = np.load(path / "ids.npy")
+    index = AnnIndex.load(path / "index", expected_dim=int(emb.shape[1]), expected_version=version)
+    if not np.array_equal(index.ids, ids):
+        raise InvalidInputError(f"index of {name} does not row the same items as its embeddings; "
+                                f"rebuild it with `python -m core similarity --workspace {ws.root} --id {run_id}`")
+    evaluation = json.loads((path / "evaluation.json").read_text()) if (path / "evaluation.json").exists() else {}
+    return SimilarityArtifact(name, version, path, dict(ws.record(name)["config"]),  # type: ignore[index]
+                              ids, emb, index, load_directions(path), evaluation)

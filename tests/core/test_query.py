@@ -1,0 +1,260 @@
+"""The similarity step, query by image / bytes / URL / item, directions and the CLI, end to end.
+
+A real workspace of 48 demo photos: real ingestion, real colour-histogram features with two
+augmented views (no pretrained weights needed), a real (tiny) training run and annoy index.
+The same path with the lite0 backbone is covered by the ``backbone``-marked test at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core import pipeline
+from core.embedding import EmbedConfig, embed_workspace
+from core.errors import InvalidInputError, MissingArtifactError
+from core.fetch import FetchPolicy
+from core.query import build_direction, list_directions, parse_shift, similar
+from core.similarity_step import SimilarityConfig, load_similarity, train_similarity
+from core.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "data" / "demo"
+CLASSES = ("Dress", "Shoes", "Hat", "Pants")
+
+
+def _subset_csv(path: Path, per_class: int = 12) -> Path:
+    rows, counts = [], {}
+    with open(DEMO / "catalog.csv") as fh:
+        for row in csv.DictReader(fh):
+            if row["label"] in CLASSES and counts.get(row["label"], 0) < per_class:
+                counts[row["label"]] = counts.get(row["label"], 0) + 1
+                rows.append({**row, "path": str(DEMO / row["path"])})
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def _config(tmp: Path, ws: Workspace) -> SimilarityConfig:
+    items = ws.items()
+    dress = items.loc[items["label"] == "Dress", "item_id"].tolist()
+    shoes = items.loc[items["label"] == "Shoes", "item_id"].tolist()
+    spec = {"directions": [{"name": "dressy", "description": "test set",
+                            "positive": [{"item_id": i} for i in dress[:6]],
+                            "negative": [{"item_id": i} for i in shoes[:6]]},
+                           {"name": "absent", "positive": [{"item_id": "0" * 16}] * 3,
+                            "negative": [{"item_id": "f" * 16}] * 3}]}
+    (tmp / "dirs.json").write_text(json.dumps(spec))
+    return SimilarityConfig(backbone="colour-histogram", out_dim=16, hidden_dim=32, epochs=4, batch_size=32,
+                            validation_fraction=0.25, shipped_directions=str(tmp / "dirs.json"))
+
+
+@pytest.fixture(scope="module")
+def embedded_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """Ingested and embedded (colour histogram + 2 views), no similarity artifact yet."""
+    tmp = tmp_path_factory.mktemp("simws")
+    ws = Workspace(tmp / "ws")
+    pipeline.ingest(ws, _subset_csv(tmp / "catalog.csv"))
+    embed_workspace(ws, EmbedConfig(backbone="colour-histogram", n_views=2, workers=0))
+    return ws
+
+
+@pytest.fixture(scope="module")
+def trained(embedded_ws: Workspace, tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, dict]:
+    """A copy of the embedded workspace with similarity/default built."""
+    tmp = tmp_path_factory.mktemp("trained")
+    ws = Workspace(shutil.copytree(embedded_ws.root, tmp / "ws"))
+    summary = train_similarity(ws, _config(tmp, ws))
+    return ws, summary
+
+
+def test_query_before_any_index_exists_names_the_command(embedded_ws: Workspace) -> None:
+    with pytest.raises(MissingArtifactError, match="python -m core similarity --workspace"):
+        similar(embedded_ws, item_id=embedded_ws.items()["item_id"].iloc[0])
+    with pytest.raises(MissingArtifactError, match="python -m core similarity"):
+        load_similarity(embedded_ws)
+
+
+def test_train_writes_the_artifact(trained: tuple[Workspace, dict]) -> None:
+    ws, summary = trained
+    folder = ws.artifact_dir("similarity/default")
+    for f in ("head.pt", "embeddings.npy", "ids.npy", "index/index.ann", "index/index.json", "index/ids.npy",
+              "history.json", "evaluation.json", "directions.json", "directions.npy"):
+        assert (folder / f).is_file(), f
+    rec = ws.record("similarity/default")
+    assert rec["config"]["backbone"] == "colour-histogram" and "features/colour-histogram" in rec["parents"]
+    sidecar = json.loads((folder / "index" / "index.json").read_text())
+    assert sidecar["manifest_version"] == rec["version"] and sidecar["dim"] == 16
+    assert 0.9 <= sidecar["recall_at_10"] <= 1.0
+    ev = summary["evaluation"]
+    for side in ("frozen", "tuned"):
+        assert {"partner_top1", "partner_top5", "partner_top10", "label_precision_at_10"} <= set(ev[side])
+    assert len(json.loads((folder / "history.json").read_text())) == 4
+    names = [d["name"] for d in summary["directions"]]
+    assert "dressy" in names and "absent" not in names
+    assert any("absent: skipped" in n for n in summary["notes"])
+    art = load_similarity(ws)
+    assert art.embeddings.shape == (48, 16) and list(art.ids) == list(ws.items()["item_id"])
+    np.testing.assert_allclose(np.linalg.norm(art.embeddings, axis=1), 1.0, atol=1e-5)
+
+
+def test_query_by_item_id_excludes_itself_and_ranks_by_score(trained: tuple[Workspace, dict]) -> None:
+    ws, _ = trained
+    item = ws.items()["item_id"].iloc[3]
+    res = similar(ws, item_id=item, k=5)
+    assert len(res.results) == 5 and item not in [r["item_id"] for r in res.results]
+    scores = [r["score"] for r in res.results]
+    assert scores == sorted(scores, reverse=True)
+    art = load_similarity(ws)
+    for r in res.results:  # the score is the cosine of the stored embeddings
+        assert r["score"] == pytest.approx(float(art.embeddings[art.row_of(r["item_id"])] @
+                                                 art.embeddings[art.row_of(item)]), abs=1e-4)
+    assert {r["label"] for r in res.results} <= set(CLASSES)
+
+
+def test_query_by_path_and_bytes_find_the_same_item_first(trained: tuple[Workspace, dict]) -> None:
+    ws, _ = trained
+    item = ws.items()["item_id"].iloc[10]
+    path = ws.image_path(item)
+    by_path = similar(ws, path=path, k=3)
+    by_bytes = similar(ws, data=path.read_bytes(), k=3)
+    assert by_path.results[0]["item_id"] == item and by_path.results[0]["score"] > 0.999
+    assert [r["item_id"] for r in by_bytes.results] == [r["item_id"] for r in by_path.results]
+    assert by_bytes.query == {"kind": "bytes", "n_bytes": len(path.read_bytes())}
+
+
+@pytest.fixture()
+def image_server(trained: tuple[Workspace, dict]) -> Iterator[tuple[str, str]]:
+    ws, _ = trained
+    item = ws.items()["item_id"].iloc[20]
+    body = ws.image_path(item).read_bytes()
+
+    class H(BaseHTTPRequestHandler):
+        def log_message(self, *a: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            ctype = "image/jpeg" if self.path == "/x.jpg" else "text/plain"
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", item
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_query_by_url(trained: tuple[Workspace, dict], image_server: tuple[str, str]) -> None:
+    ws, _ = trained
+    base, item = image_server
+    allow = FetchPolicy(allow_networks=("127.0.0.1/32",))
+    res = similar(ws, url=base + "/x.jpg", k=3, fetch_policy=allow)
+    assert res.results[0]["item_id"] == item and res.query["kind"] == "url"
+    with pytest.raises(InvalidInputError, match="loopback"):
+        similar(ws, url=base + "/x.jpg", k=3)  # default policy: loopback refused
+    with pytest.raises(InvalidInputError, match="not an image"):
+        similar(ws, url=base + "/page", k=3, fetch_policy=allow)
+
+
+def test_shift_brings_positive_examples_up(trained: tuple[Workspace, dict]) -> None:
+    ws, _ = trained
+    art = load_similarity(ws)
+    d = art.directions["dressy"]
+    query = ws.items().query("label == 'Pants'")["item_id"].iloc[0]
+    base = similar(ws, item_id=query, k=10)
+    shifted = similar(ws, item_id=query, k=10, shift_weights={"dressy": 2.0})
+    proj = lambda res: np.mean([art.embeddings[art.row_of(r["item_id"])] @ d.vector for r in res.results])  # noqa: E731
+    assert proj(shifted) > proj(base)
+    assert shifted.shift == {"dressy": 2.0}
+
+
+def test_unknown_direction_name_in_a_query(trained: tuple[Workspace, dict]) -> None:
+    ws, _ = trained
+    with pytest.raises(InvalidInputError, match="unknown direction 'stripes'; known: .*dressy"):
+        similar(ws, item_id=ws.items()["item_id"].iloc[0], shift_weights={"stripes": 1.0})
+
+
+def test_build_direction_from_two_id_sets_saves_examples(trained: tuple[Workspace, dict]) -> None:
+    ws, _ = trained
+    items = ws.items()
+    hats = items.loc[items["label"] == "Hat", "item_id"].tolist()
+    pants = items.loc[items["label"] == "Pants", "item_id"].tolist()
+    with pytest.raises(InvalidInputError, match="needs at least 3 positive"):
+        build_direction(ws, "hatty", hats[:2], pants[:5])
+    assert "hatty" not in list_directions(ws)[0]
+    d = build_direction(ws, "hatty", hats[:4], pants[:4], source="test")
+    assert d.provenance["n_positive"] == 4
+    dirs, problems = list_directions(ws)
+    assert "hatty" in dirs and dirs["hatty"].provenance["origin"] == "annotations:test" and problems == []
+    res = similar(ws, item_id=pants[5], k=3, shift_weights={"hatty": 1.0})
+    assert len(res.results) == 3
+
+
+def test_sidecar_that_disagrees_with_the_manifest_is_refused(trained: tuple[Workspace, dict], tmp_path: Path) -> None:
+    ws, _ = trained
+    copy = Workspace(shutil.copytree(ws.root, tmp_path / "ws"))
+    sidecar = copy.artifact_dir("similarity/default") / "index" / "index.json"
+    meta = json.loads(sidecar.read_text())
+    sidecar.write_text(json.dumps(meta | {"manifest_version": meta["manifest_version"] + 7}))
+    with pytest.raises(InvalidInputError, match="manifest version"):
+        load_similarity(copy)
+
+
+def test_bad_query_inputs(trained: tuple[Workspace, dict], tmp_path: Path) -> None:
+    ws, _ = trained
+    with pytest.raises(InvalidInputError, match="exactly one"):
+        similar(ws)
+    with pytest.raises(InvalidInputError, match="not in the catalog"):
+        similar(ws, item_id="0123456789abcdef")
+    with pytest.raises(InvalidInputError, match="k must be"):
+        similar(ws, item_id=ws.items()["item_id"].iloc[0], k=0)
+    with pytest.raises(InvalidInputError, match="no image file"):
+        similar(ws, path=tmp_path / "missing.jpg")
+    with pytest.raises(InvalidInputError):
+        similar(ws, data=b"definitely not an image")
+    with pytest.raises(InvalidInputError, match="NAME=WEIGHT"):
+        parse_shift(["stripes"])
+    assert parse_shift(["stripes=1", "floral=-0.5"]) == {"stripes": 1.0, "floral": -0.5}
+
+
+def _cli(argv: list[str]) -> int:
+    from core import cli_similarity
+
+    parser = argparse.ArgumentParser()
+    cli_similarity.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+def test_cli_similar_and_directions_json(trained: tuple[Workspace, dict], capsys: pytest.CaptureFixture) -> None:
+    ws, _ = trained
+    item = ws.items()["item_id"].iloc[0]
+    assert _cli(["similar", "--workspace", str(ws.root), "--item", item, "--k", "4",
+                 "--shift", "dressy=0.5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["results"]) == 4 and {"item_id", "score"} <= set(out["results"][0])
+    assert out["shift"] == {"dressy": 0.5}
+    assert _cli(["directions", "--workspace", str(ws.root), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["directions"]
+    dressy = next(d for d in listed if d["name"] == "dressy")
+    assert dressy["source"] == "examples" and dressy["n_positive"] == 6 and "auc" in dressy
+    assert _cli(["similar", "--workspace", str(ws.root), "--item", item, "--k", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[1].split()[0] == "1"
