@@ -38,6 +38,7 @@ def _write_features(ws: Workspace, X: np.ndarray, backbone: str = "efficientnet-
     return ids
 
 
+@pytest.mark.umap
 def test_project_keeps_blobs_apart() -> None:
     X, y = _blobs()
     Y = project(X, FAST)
@@ -46,6 +47,7 @@ def test_project_keeps_blobs_apart() -> None:
     assert silhouette_score(Y, y) > 0.5
 
 
+@pytest.mark.umap
 def test_project_workspace_round_trip(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "ws")
     X, _ = _blobs(n=60)
@@ -63,6 +65,7 @@ def test_project_workspace_round_trip(tmp_path: Path) -> None:
     assert calls[0] == (0, 3) and calls[-1] == (3, 3)
 
 
+@pytest.mark.umap
 def test_project_similarity_embeddings(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "ws")
     X, _ = _blobs(n=40, d=16)
@@ -74,6 +77,7 @@ def test_project_similarity_embeddings(tmp_path: Path) -> None:
     assert load_projection(ws, "tuned")["item_id"].tolist() == ids.tolist()
 
 
+@pytest.mark.umap
 def test_numba_cache_is_filled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # the setting is read before umap is imported; in this process umap may be imported
     # already, so check the folder resolution and that it exists after a run

@@ -1,0 +1,78 @@
+"""Read a clustering run (``clusters/<run_id>``) for the pages, cached by version.
+
+The clustering step writes the artifact; this module only adapts it to what the pages show
+and adds the stylist's names from ``annotations.sqlite`` (which win over automatic names and
+follow clusters across re-runs by member overlap).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+
+from core.annotations import Annotations
+from core.workspace import Workspace
+
+
+@lru_cache(maxsize=8)
+def _load(root: str, run_id: str, version: int) -> dict[str, Any] | None:
+    from core import cluster_step  # noqa: PLC0415 - the clustering step may not exist yet
+
+    ws = Workspace(root, create=False)
+    return cluster_step.load_for_app(ws, run_id)
+
+
+def _bundle(ws: Workspace, run_id: str) -> dict[str, Any] | None:
+    name = f"clusters/{run_id}"
+    if not ws.has(name):
+        return None
+    try:
+        return _load(str(ws.root), run_id, ws.version(name) or 0)
+    except (ImportError, AttributeError):
+        return None
+
+
+def assignments(ws: Workspace, run_id: str = "default") -> pd.DataFrame | None:
+    """item_id, cluster (int), confidence (float), novel (bool); None without a clustering."""
+    bundle = _bundle(ws, run_id)
+    return None if bundle is None else bundle["assignments"]
+
+
+def table(ws: Workspace, run_id: str = "default") -> pd.DataFrame | None:
+    """One row per cluster: cluster, auto_name, size, mean_confidence, representatives (list of ids)."""
+    bundle = _bundle(ws, run_id)
+    return None if bundle is None else bundle["clusters"]
+
+
+def history(ws: Workspace, run_id: str = "default") -> pd.DataFrame | None:
+    """One row per epoch of the clustering run; None without a clustering."""
+    bundle = _bundle(ws, run_id)
+    return None if bundle is None else bundle["history"]
+
+
+@lru_cache(maxsize=8)
+def _members(root: str, run_id: str, version: int) -> dict[int, list[str]]:
+    assign = assignments(Workspace(root, create=False), run_id)
+    if assign is None:
+        return {}
+    return {int(c): g["item_id"].tolist() for c, g in assign.groupby("cluster")}
+
+
+def members(ws: Workspace, run_id: str = "default") -> dict[int, list[str]]:
+    """``{cluster: [item ids]}`` of a run (empty without a clustering); do not mutate."""
+    return _members(str(ws.root), run_id, ws.version(f"clusters/{run_id}") or 0)
+
+
+def display_names(ws: Workspace, run_id: str = "default") -> dict[int, str]:
+    """``{cluster: name}``: the stylist's name where one was given, else the automatic name."""
+    tab = table(ws, run_id)
+    if tab is None:
+        return {}
+    names = {int(r.cluster): str(r.auto_name) for r in tab.itertuples()}
+    saved = Annotations(ws.annotations_path).cluster_names(run_id, members(ws, run_id))
+    for key, name in saved.items():
+        if int(key) in names:
+            names[int(key)] = name
+    return names

@@ -1,0 +1,280 @@
+"""The Explore page's logic: the map frame, the WebGL figure, hover tooltips, the selection tray.
+
+The figure carries only coordinates and, per point, its row number in the map frame
+(``customdata``, a typed int32 array). Hovering sends that row number to the server, which
+answers with the tooltip only; the figure is never re-sent on hover.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from dash import html
+
+from components import clusterdata
+from components.data import catalog, projection
+from components.images import thumb_url
+from core.annotations import Annotations
+from core.errors import StyleAtlasError
+from core.workspace import Workspace
+
+COLOR_OPTIONS: dict[str, str] = {
+    "cluster": "Cluster",
+    "label": "Catalog label",
+    "colour": "Dominant colour",
+    "novelty": "Novelty",
+}
+PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf", "#393b79", "#ad494a", "#637939", "#8c6d31", "#843c39", "#7b4173",
+    "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363", "#9c9ede", "#e7ba52", "#d6616b",
+    "#a55194", "#6baed6",
+)
+TRAY_SHOWN = 48
+MIN_DIRECTION_EXAMPLES = 3
+
+
+@dataclass(frozen=True)
+class MapKey:
+    """Identifies one map frame: the projection and clustering runs with their versions."""
+
+    root: str
+    projection: str
+    projection_version: int
+    items_version: int
+    clusters: str | None
+    clusters_version: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MapKey:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+def current_key(ws: Workspace, run_id: str = "default", clusters_run: str = "default") -> MapKey:
+    """The key of the map for projection ``run_id`` as the workspace holds it now."""
+    crun = clusters_run if ws.has(f"clusters/{clusters_run}") else None
+    return MapKey(
+        root=str(ws.root),
+        projection=run_id,
+        projection_version=ws.version(f"projection/{run_id}") or 0,
+        items_version=ws.version("items") or 0,
+        clusters=crun,
+        clusters_version=(ws.version(f"clusters/{crun}") or 0) if crun else 0,
+    )
+
+
+@lru_cache(maxsize=6)
+def map_frame(key: MapKey) -> pd.DataFrame:
+    """Projection rows joined with catalog metadata and cluster assignments.
+
+    Columns: item_id, x, y, label, dominant_colour, and when a clustering exists
+    cluster (int), confidence (float), novel (bool). Cluster names are not in the frame:
+    a stylist may rename a cluster at any time, so they are looked up when drawing.
+    """
+    ws = Workspace(key.root, create=False)
+    frame = projection(ws, key.projection).reset_index(drop=True)
+    cat = catalog(ws)
+    meta = cat.frame
+    frame["label"] = (
+        frame["item_id"].map(meta["label"]).fillna("").astype(str) if "label" in meta.columns else ""
+    )
+    frame["label"] = frame["label"].replace("", "unlabelled")
+    frame["dominant_colour"] = (
+        frame["item_id"].map(meta["dominant_colour"]).fillna("#999999").astype(str)
+        if "dominant_colour" in meta.columns
+        else "#999999"
+    )
+    if key.clusters:
+        assign = clusterdata.assignments(ws, key.clusters)
+        if assign is not None:
+            merged = frame[["item_id"]].merge(assign, on="item_id", how="left")
+            frame["cluster"] = merged["cluster"].fillna(-1).astype(int).to_numpy()
+            frame["confidence"] = merged["confidence"].astype(float).to_numpy()
+            frame["novel"] = merged["novel"].fillna(False).astype(bool).to_numpy()
+    return frame
+
+
+def _typed(values: np.ndarray) -> dict[str, str]:
+    """A numpy array as a plotly.js typed-array spec (base64), compact on the wire."""
+    arr = np.ascontiguousarray(values)
+    kind = {"float32": "f4", "float64": "f8", "int32": "i4", "int16": "i2", "uint8": "u1"}[str(arr.dtype)]
+    return {"dtype": kind, "bdata": base64.b64encode(arr.tobytes()).decode("ascii")}
+
+
+def _groups(frame: pd.DataFrame, color_by: str, names: dict[int, str]) -> list[tuple[str, np.ndarray, str]]:
+    """(legend name, row numbers, colour) per trace."""
+    if color_by == "cluster" and "cluster" in frame.columns:
+        out = []
+        for n, (c, rows) in enumerate(sorted(frame.groupby("cluster").indices.items())):
+            label = f"{c} · {names.get(int(c), f'cluster {c}')}" if c >= 0 else "unassigned"
+            out.append((label, rows, PALETTE[n % len(PALETTE)]))
+        return out
+    if color_by == "novelty" and "novel" in frame.columns:
+        novel = frame["novel"].to_numpy()
+        return [
+            ("typical", np.flatnonzero(~novel), "#9aa5b1"),
+            ("novel (flagged)", np.flatnonzero(novel), "#e74c3c"),
+        ]
+    groups = frame.groupby("label").indices
+    order = sorted(groups, key=lambda k: (k == "unlabelled", -len(groups[k]), k))
+    return [(g, groups[g], PALETTE[n % len(PALETTE)] if g != "unlabelled" else "#b0b0b0") for n, g in enumerate(order)]
+
+
+def build_figure(frame: pd.DataFrame, color_by: str = "cluster", names: dict[int, str] | None = None) -> dict[str, Any]:
+    """The map as a plotly figure dict: one ``scattergl`` trace per group (legend toggles them).
+
+    Every trace's ``customdata`` holds the frame row number of each point; ``names`` maps
+    cluster ids to display names.
+    """
+    names = names or {}
+    if color_by not in COLOR_OPTIONS:
+        color_by = "label"
+    if color_by in ("cluster", "novelty") and "cluster" not in frame.columns:
+        color_by = "label"
+    n = len(frame)
+    size = 7 if n < 2000 else 5 if n < 20000 else 3
+    x = frame["x"].to_numpy(np.float32)
+    y = frame["y"].to_numpy(np.float32)
+    traces: list[dict[str, Any]] = []
+    if color_by == "colour":
+        rows = np.arange(n, dtype=np.int32)
+        traces.append(
+            {
+                "type": "scattergl",
+                "mode": "markers",
+                "name": "dominant colour",
+                "x": _typed(x),
+                "y": _typed(y),
+                "customdata": _typed(rows),
+                "marker": {"size": size + 1, "color": frame["dominant_colour"].tolist(),
+                           "line": {"width": 0.3, "color": "#555"}},
+                "hoverinfo": "none",
+                "showlegend": False,
+            }
+        )
+    else:
+        for name, rows, colour in _groups(frame, color_by, names):
+            rows = np.asarray(rows, dtype=np.int32)
+            traces.append(
+                {
+                    "type": "scattergl",
+                    "mode": "markers",
+                    "name": f"{name} ({len(rows)})",
+                    "x": _typed(x[rows]),
+                    "y": _typed(y[rows]),
+                    "customdata": _typed(rows),
+                    "marker": {"size": size, "color": colour, "opacity": 0.85},
+                    "hoverinfo": "none",
+                }
+            )
+    return {
+        "data": traces,
+        "layout": {
+            "dragmode": "lasso",
+            "hovermode": "closest",
+            "uirevision": color_by,
+            "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+            "plot_bgcolor": "#fbfbfd",
+            "paper_bgcolor": "white",
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False, "scaleanchor": "x"},
+            "legend": {"itemsizing": "constant", "bgcolor": "rgba(255,255,255,0.8)", "font": {"size": 11}},
+        },
+    }
+
+
+def _row_of(point: dict[str, Any]) -> int | None:
+    value = point.get("customdata")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def tooltip(
+    frame: pd.DataFrame, hover_data: dict[str, Any] | None, names: dict[int, str] | None = None
+) -> tuple[bool, Any, Any]:
+    """``(show, bbox, children)`` of the hover tooltip for a ``hoverData`` event."""
+    names = names or {}
+    if not hover_data or not hover_data.get("points"):
+        return False, None, None
+    point = hover_data["points"][0]
+    row = _row_of(point)
+    if row is None or not 0 <= row < len(frame):
+        return False, None, None
+    rec = frame.iloc[row]
+    lines: list[Any] = [html.Div(rec["label"], className="fw-semibold")]
+    if "cluster" in frame.columns and rec["cluster"] >= 0:
+        c = int(rec["cluster"])
+        lines.append(html.Div(f"cluster {c} · {names.get(c, f'cluster {c}')}", className="small"))
+        conf = rec["confidence"]
+        lines.append(
+            html.Div(
+                f"confidence {conf:.2f}" + (" · novel" if rec["novel"] else ""),
+                className="small text-muted",
+            )
+        )
+    children = html.Div(
+        [html.Img(src=thumb_url(rec["item_id"]), className="tooltip-thumb", id="hover-thumb"), *lines],
+        className="map-tooltip",
+        id="map-tooltip-body",
+    )
+    return True, point.get("bbox"), children
+
+
+def selected_ids(frame: pd.DataFrame, selected_data: dict[str, Any] | None) -> list[str]:
+    """Item ids of a box or lasso selection (``selectedData``), in map order, no duplicates."""
+    if not selected_data or not selected_data.get("points"):
+        return []
+    rows = sorted({r for r in (_row_of(p) for p in selected_data["points"]) if r is not None and 0 <= r < len(frame)})
+    return frame["item_id"].iloc[rows].tolist()
+
+
+def tray_summary(n: int) -> str:
+    """The tray's heading for ``n`` selected items."""
+    if n == 0:
+        return "Draw a lasso or a box on the map to collect photos here."
+    return f"{n} photo{'s' if n != 1 else ''} selected" + (f" (first {TRAY_SHOWN} shown)" if n > TRAY_SHOWN else "")
+
+
+def save_tray(ws: Workspace, item_ids: list[str], action: str, name: str | None) -> tuple[str, str]:
+    """Save the tray as a tag or as direction examples; returns ``(message, bootstrap colour)``.
+
+    ``action`` is ``"tag"``, ``"positive"`` or ``"negative"``. Ids not in the catalog are dropped.
+    """
+    cat = catalog(ws)
+    ids = [i for i in item_ids or [] if i in cat]
+    if not ids:
+        return "Select some photos on the map first.", "warning"
+    if not name or not name.strip():
+        return "Give it a name first.", "warning"
+    repo = Annotations(ws.annotations_path)
+    try:
+        if action == "tag":
+            new = repo.add_tag(ids, name)
+            return f"Tagged {len(ids)} photo(s) “{name.strip()}” ({new} new).", "success"
+        if action in ("positive", "negative"):
+            d = repo.add_direction_examples(name, ids, positive=action == "positive")
+            return direction_status(d.name, len(d.positive_ids), len(d.negative_ids)), "success"
+    except StyleAtlasError as exc:
+        return str(exc), "danger"
+    return f"Unknown action {action!r}.", "danger"
+
+
+def direction_status(name: str, n_pos: int, n_neg: int, minimum: int = MIN_DIRECTION_EXAMPLES) -> str:
+    """What a direction's example sets hold and how many more it needs."""
+    text = f"Direction “{name}”: {n_pos} positive, {n_neg} negative example(s)."
+    need = [f"{minimum - n} more {side}" for side, n in (("positive", n_pos), ("negative", n_neg)) if n < minimum]
+    if need:
+        return text + f" It needs at least {minimum} on each side: add " + " and ".join(need) + "."
+    return text + " Enough to build it: rebuild the similarity step to use it."

@@ -1,0 +1,138 @@
+"""Reusable UI pieces: navbar, item cards and galleries, empty and not-found states."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from components.images import thumb_url
+
+BRAND = "Style Atlas"
+
+
+def navbar(pages: Iterable[Mapping[str, Any]]) -> dbc.Navbar:
+    """The top bar, one link per registered page with ``nav_order`` (from ``dash.page_registry``)."""
+    shown = sorted((p for p in pages if p.get("nav_order") is not None), key=lambda p: p["nav_order"])
+    links = [
+        dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact", id=f"nav-{p['module'].split('.')[-1]}"))
+        for p in shown
+    ]
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand([html.Span("◆ ", className="brand-mark"), BRAND], href="/", class_name="fw-bold"),
+                dbc.NavbarToggler(id="navbar-toggler"),
+                dbc.Collapse(dbc.Nav(links, navbar=True, class_name="ms-auto"), id="navbar-collapse", navbar=True),
+            ],
+            fluid=True,
+        ),
+        color="primary",
+        dark=True,
+        class_name="mb-3 shadow-sm",
+    )
+
+
+def page_header(title: str, subtitle: str | None = None, right: Any = None) -> html.Div:
+    """A page title with an optional subtitle and right-aligned controls."""
+    return html.Div(
+        [
+            html.Div([html.H2(title, className="mb-0"), html.P(subtitle, className="text-muted mb-0") if subtitle else None]),
+            html.Div(right) if right is not None else None,
+        ],
+        className="d-flex justify-content-between align-items-end mb-3 flex-wrap gap-2",
+    )
+
+
+def command_hint(command: str) -> html.Pre:
+    """A shell command to copy."""
+    return html.Pre(html.Code(command), className="command-hint mb-0")
+
+
+def empty_state(title: str, message: str, command: str | None = None, icon: str = "◌", **kwargs: Any) -> html.Div:
+    """A friendly placeholder when something is missing, naming the command that builds it."""
+    return html.Div(
+        [
+            html.Div(icon, className="empty-icon"),
+            html.H4(title),
+            html.P(message, className="text-muted"),
+            command_hint(command) if command else None,
+        ],
+        className="empty-state text-center",
+        **kwargs,
+    )
+
+
+def not_found(what: str, ident: str, back_href: str = "/", back_label: str = "Back to the overview") -> html.Div:
+    """The view for an unknown item or cluster id in the URL."""
+    return html.Div(
+        [
+            html.Div("?", className="empty-icon"),
+            html.H4(f"No {what} “{ident[:40]}”"),
+            html.P(
+                f"This {what} is not in the current catalog. The link may be old, or the catalog was rebuilt.",
+                className="text-muted",
+            ),
+            dbc.Button(back_label, href=back_href, color="primary", outline=True),
+        ],
+        className="empty-state text-center",
+        id="not-found",
+    )
+
+
+def item_card(
+    item_id: str,
+    title: str | None = None,
+    subtitle: str | None = None,
+    badge: str | None = None,
+    href: str | None = None,
+    extra: Any = None,
+) -> dbc.Card:
+    """One image card linking to the item's detail view."""
+    body = [
+        html.Div(title or "unlabelled", className="card-title small fw-semibold text-truncate mb-0"),
+        html.Div(subtitle, className="small text-muted text-truncate") if subtitle else None,
+        extra,
+    ]
+    return dbc.Card(
+        [
+            dcc.Link(
+                [
+                    html.Img(src=thumb_url(item_id), className="card-img-top item-thumb", alt=title or item_id),
+                    dbc.Badge(badge, color="dark", class_name="score-badge") if badge else None,
+                ],
+                href=href or f"/item/{item_id}",
+                className="thumb-link",
+            ),
+            dbc.CardBody(body, class_name="p-2"),
+        ],
+        class_name="item-card h-100 shadow-sm",
+        id={"type": "item-card", "item": item_id},
+    )
+
+
+def gallery(cards: Sequence[Any], min_width: int = 150, **kwargs: Any) -> html.Div:
+    """A responsive grid of cards."""
+    return html.Div(list(cards), className="gallery", style={"--card-min": f"{min_width}px"}, **kwargs)
+
+
+def stat_card(label: str, value: Any, hint: str | None = None, **kwargs: Any) -> dbc.Card:
+    """A big number with a label."""
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div(label, className="text-uppercase small text-muted fw-semibold"),
+                html.Div(value, className="stat-value"),
+                html.Div(hint, className="small text-muted") if hint else None,
+            ]
+        ),
+        class_name="shadow-sm h-100",
+        **kwargs,
+    )
+
+
+def alert(message: str, color: str = "info", **kwargs: Any) -> dbc.Alert:
+    """A dismissable message."""
+    return dbc.Alert(message, color=color, dismissable=True, class_name="mb-2", **kwargs)

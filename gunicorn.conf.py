@@ -1,0 +1,21 @@
+"""gunicorn settings for ``gunicorn app:server`` (read automatically from the working folder).
+
+Command-line flags (as in the Procfile) override these. Before workers start, the master builds
+the demo workspace when it is missing, so workers never race to build it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8050')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+timeout = 120
+
+
+def on_starting(_server: Any) -> None:
+    """Build the default demo workspace on first start (no-op when it is complete)."""
+    from components.bootstrap import ensure_workspace
+
+    ensure_workspace()

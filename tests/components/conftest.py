@@ -1,0 +1,49 @@
+"""A tiny real workspace for the component tests: generated photos through real ingestion."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import pipeline
+from core.projection import write_projection
+from core.workspace import Workspace
+from tests.conftest import make_image
+
+COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (220, 220, 40), (120, 40, 160), (20, 20, 20)]
+LABELS = ["Dress", "Dress", "Shoes", "Shoes", "Hat", ""]
+
+
+@pytest.fixture()
+def tiny_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """Six generated photos ingested with labels, frozen-like features and a synthetic map.
+
+    ``STYLE_ATLAS_WORKSPACE`` points at it for the duration of the test.
+    """
+    rows = []
+    for n, (colour, label) in enumerate(zip(COLOURS, LABELS, strict=True)):
+        path = make_image(tmp_path / "photos" / f"p{n}.png", size=(64 + n, 48), colour=colour)
+        rows.append({"path": str(path), "label": label})
+    catalog_csv = tmp_path / "catalog.csv"
+    with open(catalog_csv, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["path", "label"])
+        writer.writeheader()
+        writer.writerows(rows)
+    ws = Workspace(tmp_path / "ws")
+    pipeline.ingest(ws, catalog_csv)
+    ids = ws.items()["item_id"].tolist()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(len(ids), 8)).astype(np.float32)
+    X[1] = X[0] + 0.01  # item 1 is the near twin of item 0
+    with ws.write_artifact("features/efficientnet-lite0", config={"test": True}) as tmp:
+        np.save(tmp / "ids.npy", np.asarray(ids, dtype="U16"))
+        np.save(tmp / "features.npy", X)
+    coords = pd.DataFrame({"item_id": ids, "x": np.arange(len(ids), dtype=np.float32),
+                           "y": np.arange(len(ids), dtype=np.float32) * 2})
+    write_projection(ws, coords, "default", {"synthetic": True})
+    monkeypatch.setenv("STYLE_ATLAS_WORKSPACE", str(ws.root))
+    return ws

@@ -1,0 +1,112 @@
+"""Explore logic: the map frame, the WebGL figure, tooltips and the selection tray."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from components import explore
+from core.annotations import Annotations
+from core.workspace import Workspace
+
+
+def _frame(ws: Workspace) -> pd.DataFrame:
+    return explore.map_frame(explore.current_key(ws))
+
+
+def _decode(spec: dict) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(spec["bdata"]), dtype={"f4": np.float32, "i4": np.int32}[spec["dtype"]])
+
+
+def test_map_frame_joins_metadata(tiny_ws: Workspace) -> None:
+    frame = _frame(tiny_ws)
+    assert len(frame) == 6
+    assert list(frame["item_id"]) == tiny_ws.items()["item_id"].tolist()
+    assert sorted(frame["label"].unique()) == ["Dress", "Hat", "Shoes", "unlabelled"]
+    assert frame["dominant_colour"].str.match(r"^#[0-9a-f]{6}$").all()
+    assert "cluster" not in frame.columns  # no clustering in this workspace
+
+
+def test_key_follows_versions(tiny_ws: Workspace) -> None:
+    k1 = explore.current_key(tiny_ws)
+    assert explore.MapKey.from_dict(k1.to_dict()) == k1
+    coords = pd.DataFrame({"item_id": tiny_ws.items()["item_id"], "x": 0.0, "y": 0.0})
+    from core.projection import write_projection
+
+    write_projection(tiny_ws, coords, "default", {})
+    k2 = explore.current_key(tiny_ws)
+    assert k2.projection_version == k1.projection_version + 1
+    assert (explore.map_frame(k2)["x"] == 0).all()
+
+
+def test_figure_one_trace_per_label_with_row_numbers(tiny_ws: Workspace) -> None:
+    frame = _frame(tiny_ws)
+    fig = explore.build_figure(frame, "cluster")  # falls back to labels without a clustering
+    assert all(t["type"] == "scattergl" and t["hoverinfo"] == "none" for t in fig["data"])
+    names = [t["name"] for t in fig["data"]]
+    assert names[-1].startswith("unlabelled")
+    rows = np.concatenate([_decode(t["customdata"]) for t in fig["data"]])
+    assert sorted(rows.tolist()) == list(range(6))
+    for t in fig["data"]:
+        r = _decode(t["customdata"])
+        assert np.allclose(_decode(t["x"]), frame["x"].to_numpy()[r])
+    assert fig["layout"]["dragmode"] == "lasso"
+
+
+def test_figure_by_dominant_colour(tiny_ws: Workspace) -> None:
+    fig = explore.build_figure(_frame(tiny_ws), "colour")
+    assert len(fig["data"]) == 1
+    assert fig["data"][0]["marker"]["color"] == _frame(tiny_ws)["dominant_colour"].tolist()
+
+
+def test_tooltip_shows_the_hovered_items_thumbnail(tiny_ws: Workspace) -> None:
+    frame = _frame(tiny_ws)
+    bbox = {"x0": 1, "x1": 2, "y0": 3, "y1": 4}
+    show, got_bbox, children = explore.tooltip(frame, {"points": [{"customdata": 2, "bbox": bbox}]})
+    assert show and got_bbox == bbox
+    img = children.children[0]
+    assert img.src == f"/img/thumb/{frame['item_id'].iloc[2]}"
+    assert children.children[1].children == frame["label"].iloc[2]
+
+
+@pytest.mark.parametrize("hover", [None, {}, {"points": []}, {"points": [{"customdata": 99}]},
+                                   {"points": [{"customdata": "x"}]}, {"points": [{}]}])
+def test_tooltip_hidden_for_bad_hover(tiny_ws: Workspace, hover) -> None:
+    assert explore.tooltip(_frame(tiny_ws), hover)[0] is False
+
+
+def test_selection_ids(tiny_ws: Workspace) -> None:
+    frame = _frame(tiny_ws)
+    sel = {"points": [{"customdata": 3}, {"customdata": 1}, {"customdata": 3}, {"customdata": 42}]}
+    assert explore.selected_ids(frame, sel) == [frame["item_id"].iloc[1], frame["item_id"].iloc[3]]
+    assert explore.selected_ids(frame, None) == []
+
+
+def test_save_tray_as_tag_and_direction(tiny_ws: Workspace) -> None:
+    ids = tiny_ws.items()["item_id"].tolist()
+    msg, colour = explore.save_tray(tiny_ws, ids[:2] + ["ffffffffffffffff"], "tag", "summer")
+    assert colour == "success" and "2 photo" in msg
+    assert Annotations(tiny_ws.annotations_path).items_with_tag("summer") == ids[:2]
+    msg, colour = explore.save_tray(tiny_ws, ids[:2], "positive", "stripes")
+    assert "needs at least 3" in msg and "1 more positive" in msg and "3 more negative" in msg
+    explore.save_tray(tiny_ws, ids[2:5], "negative", "stripes")
+    msg, _ = explore.save_tray(tiny_ws, ids[5:], "positive", "stripes")
+    assert "Enough to build it" in msg
+    [d] = Annotations(tiny_ws.annotations_path).direction_examples()
+    assert d.positive_ids == (ids[0], ids[1], ids[5]) and d.negative_ids == tuple(ids[2:5])
+
+
+@pytest.mark.parametrize("ids, name, expected", [([], "x", "Select some"), (None, "x", "Select some"),
+                                                   (["0123456789abcdef"], "x", "Select some")])
+def test_save_tray_needs_a_selection(tiny_ws: Workspace, ids, name, expected) -> None:
+    msg, colour = explore.save_tray(tiny_ws, ids, "tag", name)
+    assert colour == "warning" and expected in msg
+
+
+def test_save_tray_needs_a_name(tiny_ws: Workspace) -> None:
+    ids = tiny_ws.items()["item_id"].tolist()
+    assert explore.save_tray(tiny_ws, ids, "tag", "  ")[1] == "warning"
+    assert explore.save_tray(tiny_ws, ids, "tag", "x" * 100)[1] == "danger"
