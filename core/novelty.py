@@ -118,25 +118,37 @@ class NoveltyBuffer:
         """(n,) int64 held indices."""
         return np.fromiter(self._items.keys(), dtype=np.int64, count=len(self._items))
 
+    def retain(self, indices: np.ndarray) -> None:
+        """Keep only the held samples that are in ``indices`` (e.g. the ones still novel)."""
+        keep = set(np.asarray(indices, dtype=np.int64).tolist())
+        self._items = {i: None for i in self._items if i in keep}
+
     def clear(self) -> None:
         self._items.clear()
 
 
-def seed_from_novel(Z: np.ndarray) -> np.ndarray:
-    """A new centroid (d,) from novel samples ``Z`` (n, d): the mean of the densest half.
+def seed_from_novel(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A new centroid from novel samples ``Z`` (n, d): the mean of their densest half.
 
     The densest point is the one with the most novel neighbours within the median pairwise
     distance; the seed is the mean of its nearest half, so scattered stragglers of other
     clusters do not drag the seed away from a coherent novel group.
+
+    Returns
+    -------
+    seed : (d,) float64
+    members : (m,) int, rows of ``Z`` that formed the seed
     """
     Z = np.asarray(Z, dtype=np.float64)
     if len(Z) == 0:
         raise InvalidInputError("cannot seed a cluster from no samples")
+    rows = np.arange(len(Z))
     if len(Z) > 2000:
-        Z = Z[np.random.default_rng(0).choice(len(Z), 2000, replace=False)]
-    sq = (Z * Z).sum(1)
-    d = np.sqrt(np.maximum(sq[:, None] - 2 * Z @ Z.T + sq[None, :], 0.0))
+        rows = np.sort(np.random.default_rng(0).choice(len(Z), 2000, replace=False))
+    S = Z[rows]
+    sq = (S * S).sum(1)
+    d = np.sqrt(np.maximum(sq[:, None] - 2 * S @ S.T + sq[None, :], 0.0))
     radius = np.median(d)
     centre = int((d <= radius).sum(1).argmax())
-    half = np.argsort(d[centre])[: max(1, len(Z) // 2)]
-    return Z[half].mean(0)
+    half = np.argsort(d[centre])[: max(1, len(S) // 2)]
+    return S[half].mean(0), rows[half]

@@ -50,6 +50,8 @@ def test_buffer_dedupes_and_fills():
     assert len(buf) == 2 and not buf.full
     buf.add(np.array([2, 3, 4]))
     assert buf.full and buf.indices().tolist() == [1, 2, 3, 4]
+    buf.retain(np.array([2, 4, 9]))
+    assert buf.indices().tolist() == [2, 4]
     buf.clear()
     assert len(buf) == 0
 
@@ -58,8 +60,9 @@ def test_seed_ignores_stragglers():
     rng = np.random.default_rng(1)
     group = rng.normal(loc=5.0, scale=0.1, size=(80, 2))
     stragglers = rng.uniform(-20, 20, size=(20, 2))
-    seed = seed_from_novel(np.vstack([stragglers, group]))
+    seed, members = seed_from_novel(np.vstack([stragglers, group]))
     assert np.linalg.norm(seed - 5.0) < 0.3
+    assert len(members) == 50 and (members >= 20).all()  # all from the group
 
 
 @pytest.mark.parametrize(
