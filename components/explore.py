@@ -1,8 +1,9 @@
 """The Explore page's logic: the map frame, the WebGL figure, hover tooltips, the selection tray.
 
-The figure carries only coordinates and, per point, its row number in the map frame
-(``customdata``, a typed int32 array). Hovering sends that row number to the server, which
-answers with the tooltip only; the figure is never re-sent on hover.
+The figure carries only coordinates (base64 typed arrays). A hover or a selection names points
+by (trace, point number); the server maps them back to frame rows through the same grouping
+that drew the figure (cached per map and colouring) and answers with the tooltip or the tray
+only; the figure is never re-sent on hover.
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ class MapKey:
     clusters: str | None
     clusters_version: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+    def to_dict(self, color_by: str | None = None) -> dict[str, Any]:
+        """JSON for a ``dcc.Store`` (with the colouring drawn, which fixes the traces)."""
+        return {**self.__dict__, "color_by": color_by}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MapKey:
@@ -128,24 +130,43 @@ def _groups(frame: pd.DataFrame, color_by: str, names: dict[int, str]) -> list[t
     return [(g, groups[g], PALETTE[n % len(PALETTE)] if g != "unlabelled" else "#b0b0b0") for n, g in enumerate(order)]
 
 
+def effective_color(frame: pd.DataFrame, color_by: str | None) -> str:
+    """The colouring actually drawn: cluster and novelty fall back to labels without a clustering."""
+    if color_by not in COLOR_OPTIONS:
+        return "label"
+    if color_by in ("cluster", "novelty") and "cluster" not in frame.columns:
+        return "label"
+    return str(color_by)
+
+
+def trace_rows(frame: pd.DataFrame, color_by: str | None) -> list[np.ndarray]:
+    """Frame row numbers of each trace's points, in drawing order (int32 arrays)."""
+    color_by = effective_color(frame, color_by)
+    if color_by == "colour":
+        return [np.arange(len(frame), dtype=np.int32)]
+    return [np.asarray(rows, dtype=np.int32) for _, rows, _ in _groups(frame, color_by, {})]
+
+
+@lru_cache(maxsize=16)
+def cached_trace_rows(key: MapKey, color_by: str | None) -> list[np.ndarray]:
+    """:func:`trace_rows` of the map ``key`` (cached; the same grouping that drew it)."""
+    return trace_rows(map_frame(key), color_by)
+
+
 def build_figure(frame: pd.DataFrame, color_by: str = "cluster", names: dict[int, str] | None = None) -> dict[str, Any]:
     """The map as a plotly figure dict: one ``scattergl`` trace per group (legend toggles them).
 
-    Every trace's ``customdata`` holds the frame row number of each point; ``names`` maps
+    Point j of trace i is frame row ``trace_rows(frame, color_by)[i][j]``; ``names`` maps
     cluster ids to display names.
     """
     names = names or {}
-    if color_by not in COLOR_OPTIONS:
-        color_by = "label"
-    if color_by in ("cluster", "novelty") and "cluster" not in frame.columns:
-        color_by = "label"
+    color_by = effective_color(frame, color_by)
     n = len(frame)
     size = 7 if n < 2000 else 5 if n < 20000 else 3
     x = frame["x"].to_numpy(np.float32)
     y = frame["y"].to_numpy(np.float32)
     traces: list[dict[str, Any]] = []
     if color_by == "colour":
-        rows = np.arange(n, dtype=np.int32)
         traces.append(
             {
                 "type": "scattergl",
@@ -153,7 +174,6 @@ def build_figure(frame: pd.DataFrame, color_by: str = "cluster", names: dict[int
                 "name": "dominant colour",
                 "x": _typed(x),
                 "y": _typed(y),
-                "customdata": _typed(rows),
                 "marker": {"size": size + 1, "color": frame["dominant_colour"].tolist(),
                            "line": {"width": 0.3, "color": "#555"}},
                 "hoverinfo": "none",
@@ -170,7 +190,6 @@ def build_figure(frame: pd.DataFrame, color_by: str = "cluster", names: dict[int
                     "name": f"{name} ({len(rows)})",
                     "x": _typed(x[rows]),
                     "y": _typed(y[rows]),
-                    "customdata": _typed(rows),
                     "marker": {"size": size, "color": colour, "opacity": 0.85},
                     "hoverinfo": "none",
                 }
@@ -191,25 +210,29 @@ def build_figure(frame: pd.DataFrame, color_by: str = "cluster", names: dict[int
     }
 
 
-def _row_of(point: dict[str, Any]) -> int | None:
-    value = point.get("customdata")
-    if isinstance(value, list):
-        value = value[0] if value else None
+def _row_of(point: dict[str, Any], rows: list[np.ndarray]) -> int | None:
+    """Frame row of an event point (``curveNumber``, ``pointNumber``), or None."""
     try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        curve, number = int(point["curveNumber"]), int(point["pointNumber"])
+    except (KeyError, TypeError, ValueError):
         return None
+    if not 0 <= curve < len(rows) or not 0 <= number < len(rows[curve]):
+        return None
+    return int(rows[curve][number])
 
 
 def tooltip(
-    frame: pd.DataFrame, hover_data: dict[str, Any] | None, names: dict[int, str] | None = None
+    frame: pd.DataFrame, rows: list[np.ndarray], hover_data: dict[str, Any] | None, names: dict[int, str] | None = None
 ) -> tuple[bool, Any, Any]:
-    """``(show, bbox, children)`` of the hover tooltip for a ``hoverData`` event."""
+    """``(show, bbox, children)`` of the hover tooltip for a ``hoverData`` event.
+
+    ``rows`` is :func:`trace_rows` of the figure that was hovered.
+    """
     names = names or {}
     if not hover_data or not hover_data.get("points"):
         return False, None, None
     point = hover_data["points"][0]
-    row = _row_of(point)
+    row = _row_of(point, rows)
     if row is None or not 0 <= row < len(frame):
         return False, None, None
     rec = frame.iloc[row]
@@ -232,12 +255,12 @@ def tooltip(
     return True, point.get("bbox"), children
 
 
-def selected_ids(frame: pd.DataFrame, selected_data: dict[str, Any] | None) -> list[str]:
-    """Item ids of a box or lasso selection (``selectedData``), in map order, no duplicates."""
+def selected_ids(frame: pd.DataFrame, rows: list[np.ndarray], selected_data: dict[str, Any] | None) -> list[str]:
+    """Item ids of a box or lasso selection (``selectedData``), in frame order, no duplicates."""
     if not selected_data or not selected_data.get("points"):
         return []
-    rows = sorted({r for r in (_row_of(p) for p in selected_data["points"]) if r is not None and 0 <= r < len(frame)})
-    return frame["item_id"].iloc[rows].tolist()
+    picked = sorted({r for r in (_row_of(p, rows) for p in selected_data["points"]) if r is not None and 0 <= r < len(frame)})
+    return frame["item_id"].iloc[picked].tolist()
 
 
 def tray_summary(n: int) -> str:

@@ -50,8 +50,8 @@ def neighbours(ws: Workspace, item_id: str, k: int = 12) -> tuple[list[tuple[str
         from core import query  # the similarity step's query API, when present
 
         if ws.has("similarity/default"):
-            result = query.similar_to_item(ws, item_id, k=k)
-            return [(r["item_id"], float(r["score"])) for r in result["results"]], "tuned index"
+            result = query.similar(ws, item_id=item_id, k=k, with_cluster=False)
+            return [(r["item_id"], float(r["score"])) for r in result.results], "tuned similarity index"
     except (ImportError, AttributeError, StyleAtlasError):
         pass
     return frozen_neighbours(ws, item_id, k), "frozen features"

@@ -76,7 +76,7 @@ def layout(map: str | None = None, color: str | None = None, **_query: Any) -> h
     key = explore.current_key(ws, run_id)
     frame = explore.map_frame(key)
     has_clusters = "cluster" in frame.columns
-    color_by = color if color in explore.COLOR_OPTIONS else ("cluster" if has_clusters else "label")
+    color_by = explore.effective_color(frame, color if color in explore.COLOR_OPTIONS else "cluster")
     names = clusterdata.display_names(ws, key.clusters) if key.clusters else {}
     figure = explore.build_figure(frame, color_by, names)
     options = [
@@ -107,12 +107,15 @@ def layout(map: str | None = None, color: str | None = None, **_query: Any) -> h
                     dbc.Col(
                         dbc.Card(
                             dbc.CardBody(
-                                [
-                                    dcc.Graph(id="explore-map", figure=figure, config=GRAPH_CONFIG, clear_on_unhover=True,
-                                              style={"height": "72vh"}),
-                                    dcc.Tooltip(id="explore-tooltip", direction="right", background_color="white",
-                                                border_color="#ddd"),
-                                ],
+                                html.Div(
+                                    [
+                                        dcc.Graph(id="explore-map", figure=figure, config=GRAPH_CONFIG,
+                                                  clear_on_unhover=True, style={"height": "72vh"}),
+                                        dcc.Tooltip(id="explore-tooltip", direction="right", background_color="white",
+                                                    border_color="#ddd"),
+                                    ],
+                                    style={"position": "relative"},
+                                ),
                                 class_name="p-1",
                             ),
                             class_name="shadow-sm",
@@ -123,7 +126,7 @@ def layout(map: str | None = None, color: str | None = None, **_query: Any) -> h
                 ],
                 class_name="g-3",
             ),
-            dcc.Store(id="explore-key", data=key.to_dict()),
+            dcc.Store(id="explore-key", data=key.to_dict(color_by)),
             dcc.Store(id="tray-ids", data=[]),
         ],
         id="page-explore",
@@ -143,7 +146,8 @@ def _redraw(run_id: str, color_by: str) -> tuple[Any, Any]:
         return no_update, no_update
     key = explore.current_key(ws, run_id)
     names = clusterdata.display_names(ws, key.clusters) if key.clusters else {}
-    return explore.build_figure(explore.map_frame(key), color_by, names), key.to_dict()
+    frame = explore.map_frame(key)
+    return explore.build_figure(frame, color_by, names), key.to_dict(explore.effective_color(frame, color_by))
 
 
 @callback(
@@ -159,7 +163,8 @@ def _hover(hover_data: dict[str, Any] | None, key: dict[str, Any] | None) -> tup
     map_key = explore.MapKey.from_dict(key)
     ws = open_workspace(map_key.root)
     names = clusterdata.display_names(ws, map_key.clusters) if ws is not None and map_key.clusters else {}
-    show, bbox, children = explore.tooltip(explore.map_frame(map_key), hover_data, names)
+    rows = explore.cached_trace_rows(map_key, key.get("color_by"))
+    show, bbox, children = explore.tooltip(explore.map_frame(map_key), rows, hover_data, names)
     return show, bbox if show else no_update, children if show else no_update
 
 
@@ -175,7 +180,8 @@ def _select(selected: dict[str, Any] | None, key: dict[str, Any] | None) -> tupl
     if not key:
         return [], [], explore.tray_summary(0)
     map_key = explore.MapKey.from_dict(key)
-    ids = explore.selected_ids(explore.map_frame(map_key), selected)
+    rows = explore.cached_trace_rows(map_key, key.get("color_by"))
+    ids = explore.selected_ids(explore.map_frame(map_key), rows, selected)
     ws = open_workspace(map_key.root)
     cat = catalog(ws) if ws is not None else None
     cards = [ui.item_card(i, cat.label(i) if cat else None) for i in ids[: explore.TRAY_SHOWN]]

@@ -47,3 +47,24 @@ def tiny_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     write_projection(ws, coords, "default", {"synthetic": True})
     monkeypatch.setenv("STYLE_ATLAS_WORKSPACE", str(ws.root))
     return ws
+
+
+@pytest.fixture()
+def tiny_sim_ws(tiny_ws: Workspace) -> Workspace:
+    """``tiny_ws`` with augmented views and a small real similarity artifact (head + annoy index)."""
+    from core.similarity_step import SimilarityConfig, train_similarity
+
+    name = "features/efficientnet-lite0"
+    folder = tiny_ws.artifact_dir(name)
+    ids = np.load(folder / "ids.npy")
+    X = np.load(folder / "features.npy")
+    rng = np.random.default_rng(1)
+    views = (X[:, None, :] + 0.05 * rng.normal(size=(len(X), 2, X.shape[1]))).astype(np.float32)
+    with tiny_ws.write_artifact(name, config={"test": True}) as tmp:
+        np.save(tmp / "ids.npy", ids)
+        np.save(tmp / "features.npy", X)
+        np.save(tmp / "views.npy", views)
+    cfg = SimilarityConfig(epochs=2, out_dim=4, hidden_dim=8, batch_size=4, validation_fraction=0.0,
+                           shipped_directions=None, n_trees=2, search_k=20)
+    train_similarity(tiny_ws, cfg)
+    return tiny_ws

@@ -45,14 +45,17 @@ def test_key_follows_versions(tiny_ws: Workspace) -> None:
 def test_figure_one_trace_per_label_with_row_numbers(tiny_ws: Workspace) -> None:
     frame = _frame(tiny_ws)
     fig = explore.build_figure(frame, "cluster")  # falls back to labels without a clustering
+    assert explore.effective_color(frame, "cluster") == "label"
     assert all(t["type"] == "scattergl" and t["hoverinfo"] == "none" for t in fig["data"])
     names = [t["name"] for t in fig["data"]]
     assert names[-1].startswith("unlabelled")
-    rows = np.concatenate([_decode(t["customdata"]) for t in fig["data"]])
-    assert sorted(rows.tolist()) == list(range(6))
-    for t in fig["data"]:
-        r = _decode(t["customdata"])
+    rows = explore.trace_rows(frame, "cluster")
+    assert len(rows) == len(fig["data"])
+    assert sorted(np.concatenate(rows).tolist()) == list(range(6))
+    for t, r in zip(fig["data"], rows, strict=True):
         assert np.allclose(_decode(t["x"]), frame["x"].to_numpy()[r])
+        assert np.allclose(_decode(t["y"]), frame["y"].to_numpy()[r])
+        assert set(frame["label"].iloc[r]) == {t["name"].rsplit(" (", 1)[0]}
     assert fig["layout"]["dragmode"] == "lasso"
 
 
@@ -64,25 +67,31 @@ def test_figure_by_dominant_colour(tiny_ws: Workspace) -> None:
 
 def test_tooltip_shows_the_hovered_items_thumbnail(tiny_ws: Workspace) -> None:
     frame = _frame(tiny_ws)
+    rows = explore.trace_rows(frame, "label")
     bbox = {"x0": 1, "x1": 2, "y0": 3, "y1": 4}
-    show, got_bbox, children = explore.tooltip(frame, {"points": [{"customdata": 2, "bbox": bbox}]})
+    row = int(rows[1][0])
+    show, got_bbox, children = explore.tooltip(frame, rows, {"points": [{"curveNumber": 1, "pointNumber": 0,
+                                                                          "bbox": bbox}]})
     assert show and got_bbox == bbox
     img = children.children[0]
-    assert img.src == f"/img/thumb/{frame['item_id'].iloc[2]}"
-    assert children.children[1].children == frame["label"].iloc[2]
+    assert img.src == f"/img/thumb/{frame['item_id'].iloc[row]}"
+    assert children.children[1].children == frame["label"].iloc[row]
 
 
-@pytest.mark.parametrize("hover", [None, {}, {"points": []}, {"points": [{"customdata": 99}]},
-                                   {"points": [{"customdata": "x"}]}, {"points": [{}]}])
+@pytest.mark.parametrize("hover", [None, {}, {"points": []}, {"points": [{"curveNumber": 0, "pointNumber": 99}]},
+                                   {"points": [{"curveNumber": 42, "pointNumber": 0}]},
+                                   {"points": [{"curveNumber": "x", "pointNumber": 0}]}, {"points": [{}]}])
 def test_tooltip_hidden_for_bad_hover(tiny_ws: Workspace, hover) -> None:
-    assert explore.tooltip(_frame(tiny_ws), hover)[0] is False
+    frame = _frame(tiny_ws)
+    assert explore.tooltip(frame, explore.trace_rows(frame, "label"), hover)[0] is False
 
 
 def test_selection_ids(tiny_ws: Workspace) -> None:
     frame = _frame(tiny_ws)
-    sel = {"points": [{"customdata": 3}, {"customdata": 1}, {"customdata": 3}, {"customdata": 42}]}
-    assert explore.selected_ids(frame, sel) == [frame["item_id"].iloc[1], frame["item_id"].iloc[3]]
-    assert explore.selected_ids(frame, None) == []
+    rows = explore.trace_rows(frame, "colour")  # one trace, point j is row j
+    sel = {"points": [{"curveNumber": 0, "pointNumber": n} for n in (3, 1, 3, 42)]}
+    assert explore.selected_ids(frame, rows, sel) == [frame["item_id"].iloc[1], frame["item_id"].iloc[3]]
+    assert explore.selected_ids(frame, rows, None) == []
 
 
 def test_save_tray_as_tag_and_direction(tiny_ws: Workspace) -> None:

@@ -1,0 +1,212 @@
+"""The Search page's logic: turn an upload, a URL or an item into a query; search; shift.
+
+A query is embedded once (``core.query``) and kept in the browser as its unit vector (64
+floats) plus what to show about it; every slider move then only shifts that vector and asks
+the index again, which is a few milliseconds of server time. Nothing of an upload is stored
+on the server.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import importlib.util
+from typing import Any
+
+import numpy as np
+
+from components.data import catalog, is_item_id
+from core.errors import InvalidImageError, InvalidInputError, StyleAtlasError
+from core.workspace import Workspace, build_command
+
+DEFAULT_K = 24
+SLIDER_MIN, SLIDER_MAX = -2.0, 2.0
+
+
+class SearchError(Exception):
+    """A problem to show in the page (bad upload, bad URL, missing index)."""
+
+
+def decode_upload(contents: str | None, max_bytes: int) -> bytes:
+    """Bytes of a ``dcc.Upload`` data URI, checked against the size cap (before decoding the image)."""
+    if not contents or "," not in contents:
+        raise SearchError("Nothing was uploaded.")
+    header, _, payload = contents.partition(",")
+    if ";base64" not in header:
+        raise SearchError("The upload could not be read.")
+    if len(payload) * 3 // 4 > max_bytes + 3:
+        raise SearchError(f"That file is too large: the limit is {max_bytes / 1024 / 1024:.0f} MB.")
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise SearchError("The upload could not be read.") from None
+    if len(data) > max_bytes:
+        raise SearchError(f"That file is too large: the limit is {max_bytes / 1024 / 1024:.0f} MB.")
+    if not data:
+        raise SearchError("The uploaded file is empty.")
+    return data
+
+
+def _similarity(ws: Workspace) -> Any:
+    """The loaded similarity artifact; SearchError naming the command when it is missing."""
+    from core import query
+
+    if not ws.has("similarity/default"):
+        raise SearchError(
+            "Search needs the similarity index; build it with " f"`{build_command('similarity/default', ws.root)}`."
+        )
+    art, embedder = query.loaded(ws)
+    return art, embedder
+
+
+def _cluster(ws: Workspace, **source: Any) -> dict[str, Any] | None:
+    """The query's cluster (``assign_image`` of the clustering step), or None."""
+    if importlib.util.find_spec("core.cluster_step") is None or not ws.names("clusters/"):
+        return None
+    from core import cluster_step
+
+    assign = getattr(cluster_step, "assign_image", None)
+    if assign is None:
+        return None
+    try:
+        result = assign(ws, **source)
+    except StyleAtlasError:
+        return None
+    return result if isinstance(result, dict) else None
+
+
+def query_from_bytes(ws: Workspace, data: bytes, name: str = "upload") -> dict[str, Any]:
+    """A query from image bytes (an upload or a download): its vector and a description."""
+    from core import query
+
+    art, embedder = _similarity(ws)
+    try:
+        vector = query.embed_query_bytes(data, embedder, str(art.config.get("backbone", "efficientnet-lite0")))
+    except InvalidImageError as exc:
+        raise SearchError(f"That file is not an image we can read: {exc}") from None
+    return {
+        "kind": "bytes",
+        "title": name,
+        "item_id": None,
+        "preview": preview_data_uri(data),
+        "vector": np.asarray(vector, dtype=np.float32).round(6).tolist(),
+        "cluster": _cluster(ws, image_bytes=data),
+    }
+
+
+def query_from_url(ws: Workspace, url: str | None, max_bytes: int = 20 * 2**20) -> tuple[dict[str, Any], bytes]:
+    """A query from an http(s) URL, fetched under the SSRF guard; returns it and the bytes."""
+    from core.fetch import FetchPolicy, fetch_image
+
+    if not url or not url.strip():
+        raise SearchError("Paste the address of an image first.")
+    _similarity(ws)
+    try:
+        fetched = fetch_image(url.strip(), FetchPolicy(max_bytes=max_bytes))
+    except StyleAtlasError as exc:
+        raise SearchError(f"Could not use that address: {exc}") from None
+    q = query_from_bytes(ws, fetched.data, name=url.strip())
+    q["kind"] = "url"
+    return q, fetched.data
+
+
+def query_from_item(ws: Workspace, item_id: str | None) -> dict[str, Any]:
+    """A query from a catalog item (its stored tuned embedding)."""
+    if not is_item_id(item_id) or item_id not in catalog(ws):
+        raise SearchError(f"No item “{str(item_id)[:40]}” in this catalog.")
+    art, _ = _similarity(ws)
+    try:
+        row = art.row_of(item_id)
+    except InvalidInputError:
+        raise SearchError("This item is newer than the similarity index; rebuild the index to search with it.") from None
+    return {
+        "kind": "item",
+        "title": catalog(ws).label(item_id) or "catalog item",
+        "item_id": item_id,
+        "preview": f"/img/thumb/{item_id}",
+        "vector": np.asarray(art.embeddings[row], dtype=np.float32).round(6).tolist(),
+        "cluster": _cluster(ws, item_id=item_id),
+    }
+
+
+def preview_data_uri(data: bytes, size: int = 240) -> str:
+    """A small JPEG preview of image bytes as a data URI (shown in the page, never stored)."""
+    import io
+
+    from core.images import decode_image
+
+    image = decode_image(data)
+    image.thumbnail((size, size))
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, format="JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def directions(ws: Workspace) -> tuple[list[dict[str, Any]], list[str]]:
+    """Usable directions (``name``, ``source``, ``n_positive``, ``n_negative``, ``auc``) and problems."""
+    from core import query
+
+    if not ws.has("similarity/default"):
+        return [], []
+    found, problems = query.list_directions(ws)
+    out = []
+    for name in sorted(found):
+        s = found[name].summary()
+        out.append({k: s.get(k) for k in ("name", "source", "n_positive", "n_negative", "auc")})
+    return out, problems
+
+
+def clean_weights(names: list[str], values: list[float | None]) -> dict[str, float]:
+    """Slider values by direction name, zeros left out, clipped to the slider range."""
+    out: dict[str, float] = {}
+    for name, value in zip(names, values, strict=False):
+        if value is None:
+            continue
+        w = float(np.clip(float(value), SLIDER_MIN, SLIDER_MAX))
+        if w != 0.0 and np.isfinite(w):
+            out[name] = w
+    return out
+
+
+def search(ws: Workspace, q: dict[str, Any], weights: dict[str, float] | None = None, k: int = DEFAULT_K) -> list[dict[str, Any]]:
+    """Ranked ``{"item_id", "score", "label"}`` for a query vector shifted by ``weights``."""
+    from core import query
+    from core.directions import shift
+
+    art, _ = _similarity(ws)
+    vector = np.asarray(q.get("vector") or [], dtype=np.float32)
+    if vector.shape != (art.embeddings.shape[1],):
+        raise SearchError("The query no longer matches the index (it was rebuilt); run the search again.")
+    if weights:
+        known = art.directions
+        if any(n not in known for n in weights):
+            known, _ = query.list_directions(ws)
+        try:
+            vector = shift(vector, weights, known)
+        except InvalidInputError as exc:
+            raise SearchError(str(exc)) from None
+    exclude = q.get("item_id")
+    ids, scores = art.index.query(vector, k + (1 if exclude else 0))
+    cat = catalog(ws)
+    results = []
+    for i, s in zip(ids.tolist(), scores.tolist(), strict=True):
+        if i == exclude or len(results) == k:
+            continue
+        results.append({"item_id": str(i), "score": float(s), "label": cat.label(str(i))})
+    return results
+
+
+def cluster_text(cluster: dict[str, Any] | None, names: dict[int, str]) -> str | None:
+    """How the query's cluster reads in the page (``outlier`` when it fits none)."""
+    if not cluster:
+        return None
+    c = cluster.get("cluster")
+    if c is None or c == "outlier" or cluster.get("outlier"):
+        return "outlier — unlike every cluster"
+    try:
+        c_int = int(c)
+    except (TypeError, ValueError):
+        return str(c)
+    name = cluster.get("name") or names.get(c_int, f"cluster {c_int}")
+    conf = cluster.get("confidence")
+    return f"cluster {c_int} · {name}" + (f" (confidence {float(conf):.2f})" if conf is not None else "")

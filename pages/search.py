@@ -1,0 +1,183 @@
+"""Search: query by upload, URL or catalog item; results follow one slider per direction."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+
+from components import clusterdata, search, ui
+from components.data import catalog, open_workspace
+from components.settings import max_upload_bytes, workspace_path
+from core.workspace import build_command
+
+dash.register_page(__name__, path="/search", name="Search", title="Style Atlas · Search", nav_order=4)
+
+
+def _query_panel() -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.Span("Your query", className="fw-semibold")),
+            dbc.CardBody(
+                [
+                    dcc.Upload(
+                        html.Div([html.Div("Drop a photo here", className="fw-semibold"),
+                                  html.Div("or click to choose one (JPEG, PNG, WebP)", className="small text-muted")]),
+                        id="search-upload",
+                        accept="image/*",
+                        multiple=False,
+                        className="upload-zone mb-2",
+                    ),
+                    dbc.InputGroup(
+                        [
+                            dbc.Input(id="search-url", placeholder="…or paste an image address (https://…)", type="url"),
+                            dbc.Button("Search", id="search-url-go", color="primary"),
+                        ],
+                        size="sm",
+                        class_name="mb-3",
+                    ),
+                    html.Div(id="search-query-view"),
+                ]
+            ),
+        ],
+        class_name="shadow-sm mb-3",
+    )
+
+
+def _sliders(dirs: list[dict[str, Any]], problems: list[str]) -> dbc.Card:
+    rows: list[Any] = []
+    for d in dirs:
+        auc = d.get("auc")
+        detail = f"{d.get('source')}" + (f" · AUC {auc:.2f}" if isinstance(auc, int | float) else "")
+        rows.append(
+            html.Div(
+                [
+                    html.Div([html.Span(d["name"], className="fw-semibold"), html.Span(detail, className="small text-muted ms-2")]),
+                    dcc.Slider(id={"type": "dir-slider", "name": d["name"]}, min=search.SLIDER_MIN, max=search.SLIDER_MAX,
+                               step=0.1, value=0, marks={-2: "−2", -1: "−1", 0: "0", 1: "+1", 2: "+2"},
+                               updatemode="mouseup"),
+                ],
+                className="mb-2",
+            )
+        )
+    if not rows:
+        rows.append(html.P("No directions yet. Collect positive and negative examples on the Explore map.",
+                           className="small text-muted"))
+    notes = [dbc.Alert(p, color="warning", class_name="small py-1 mb-1") for p in problems]
+    return dbc.Card(
+        [dbc.CardHeader(html.Span("Steer the results", className="fw-semibold")), dbc.CardBody([*rows, *notes])],
+        class_name="shadow-sm",
+        id="search-directions",
+    )
+
+
+def layout(item: str | None = None, **_query: Any) -> html.Div:
+    """Search; ``?item=<id>`` starts from a catalog item."""
+    ws = open_workspace()
+    header = ui.page_header("Find similar pieces", "Start from a photo, an address or any item in the catalog.")
+    if ws is None:
+        return html.Div([header, ui.empty_state("No workspace", "Build the catalog first.",
+                                                command=f"python -m core run --workspace {workspace_path()}")],
+                        id="page-search")
+    if not ws.has("similarity/default"):
+        return html.Div([header, ui.empty_state("No similarity index yet", "Search needs the tuned similarity index.",
+                                                command=build_command("similarity/default", ws.root),
+                                                id="search-missing")], id="page-search")
+    dirs, problems = search.directions(ws)
+    initial: dict[str, Any] | None = None
+    message: Any = None
+    if item:
+        try:
+            initial = search.query_from_item(ws, item)
+        except search.SearchError as exc:
+            message = ui.alert(str(exc), "warning", id="search-message-alert")
+    return html.Div(
+        [
+            header,
+            dbc.Row(
+                [
+                    dbc.Col([_query_panel(), _sliders(dirs, problems)], lg=4),
+                    dbc.Col(
+                        [
+                            html.Div(message, id="search-message"),
+                            html.Div(id="search-summary", className="small text-muted mb-2"),
+                            dcc.Loading(html.Div(id="search-results"), type="dot", delay_show=400),
+                        ],
+                        lg=8,
+                    ),
+                ],
+                class_name="g-3",
+            ),
+            dcc.Store(id="search-query", data=initial),
+        ],
+        id="page-search",
+    )
+
+
+@callback(
+    Output("search-query", "data"),
+    Output("search-message", "children"),
+    Input("search-upload", "contents"),
+    Input("search-url-go", "n_clicks"),
+    Input("search-url", "n_submit"),
+    State("search-upload", "filename"),
+    State("search-url", "value"),
+    prevent_initial_call=True,
+)
+def _new_query(contents: str | None, _go: int | None, _submit: int | None, filename: str | None,
+               url: str | None) -> tuple[Any, Any]:
+    ws = open_workspace()
+    if ws is None:
+        return no_update, ui.alert("The workspace is missing.", "danger")
+    try:
+        if ctx.triggered_id == "search-upload":
+            data = search.decode_upload(contents, max_upload_bytes())
+            q = search.query_from_bytes(ws, data, filename or "upload")
+        else:
+            q, _ = search.query_from_url(ws, url, max_upload_bytes())
+    except search.SearchError as exc:
+        return no_update, ui.alert(str(exc), "danger", id="search-message-alert")
+    return q, None
+
+
+@callback(
+    Output("search-results", "children"),
+    Output("search-summary", "children"),
+    Output("search-query-view", "children"),
+    Input("search-query", "data"),
+    Input({"type": "dir-slider", "name": ALL}, "value"),
+    State({"type": "dir-slider", "name": ALL}, "id"),
+)
+def _results(q: dict[str, Any] | None, values: list[float | None], ids: list[dict[str, str]]) -> tuple[Any, Any, Any]:
+    if not q:
+        return (ui.empty_state("No query yet", "Drop a photo, paste an address, or use “Find similar” on any item.",
+                               icon="⌕", id="search-empty"), None, None)
+    ws = open_workspace()
+    if ws is None:
+        return no_update, no_update, no_update
+    t0 = time.perf_counter()
+    weights = search.clean_weights([i["name"] for i in ids], values)
+    try:
+        results = search.search(ws, q, weights)
+    except search.SearchError as exc:
+        return ui.alert(str(exc), "danger"), None, no_update
+    ms = (time.perf_counter() - t0) * 1000
+    cat = catalog(ws)
+    cards = [ui.item_card(r["item_id"], r["label"] or "unlabelled", badge=f"{r['score']:.2f}") for r in results]
+    shift = ", ".join(f"{n} {w:+.1f}" for n, w in weights.items())
+    summary = f"{len(results)} results" + (f" shifted by {shift}" if shift else "") + f" · {ms:.0f} ms"
+    names = clusterdata.display_names(ws) if ws.has("clusters/default") else {}
+    cluster = search.cluster_text(q.get("cluster"), names)
+    view = html.Div(
+        [
+            html.Img(src=q.get("preview"), className="query-image mb-2", id="search-query-image") if q.get("preview") else None,
+            html.Div(q.get("title") or "", className="fw-semibold text-truncate"),
+            html.Div(cluster, className="small text-muted", id="search-query-cluster") if cluster else None,
+            dcc.Link("Open item", href=f"/item/{q['item_id']}", className="small")
+            if q.get("item_id") and q["item_id"] in cat else None,
+        ]
+    )
+    return ui.gallery(cards, id="search-gallery"), summary, view

@@ -1,0 +1,127 @@
+"""Search logic: upload checks, item queries, shifted search, slider weights, cluster text."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+from PIL import Image
+
+from components import search
+from core.annotations import Annotations
+from core.workspace import Workspace
+
+
+def _data_uri(data: bytes, mime: str = "image/png") -> str:
+    return f"data:{mime};base64," + base64.b64encode(data).decode()
+
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (20, 10), (200, 10, 10)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_decode_upload_round_trip() -> None:
+    data = _png()
+    assert search.decode_upload(_data_uri(data), 1_000_000) == data
+
+
+@pytest.mark.parametrize(
+    "contents, message",
+    [
+        (None, "Nothing was uploaded"),
+        ("garbage", "Nothing was uploaded"),
+        ("data:image/png,abc", "could not be read"),
+        ("data:image/png;base64,!!!notbase64", "could not be read"),
+        ("data:image/png;base64,", "empty"),
+    ],
+)
+def test_decode_upload_rejects_bad_input(contents, message) -> None:
+    with pytest.raises(search.SearchError, match=message):
+        search.decode_upload(contents, 1_000_000)
+
+
+def test_decode_upload_over_the_cap() -> None:
+    with pytest.raises(search.SearchError, match="too large"):
+        search.decode_upload(_data_uri(b"x" * 5000), 1000)
+
+
+def test_missing_index_names_the_command(tiny_ws: Workspace) -> None:
+    item_id = tiny_ws.items()["item_id"].iloc[0]
+    with pytest.raises(search.SearchError, match="python -m core similarity"):
+        search.query_from_item(tiny_ws, item_id)
+    assert search.directions(tiny_ws) == ([], [])
+
+
+def test_item_query_excludes_itself(tiny_sim_ws: Workspace) -> None:
+    ids = tiny_sim_ws.items()["item_id"].tolist()
+    q = search.query_from_item(tiny_sim_ws, ids[0])
+    assert q["kind"] == "item" and q["preview"] == f"/img/thumb/{ids[0]}" and len(q["vector"]) == 4
+    results = search.search(tiny_sim_ws, q, k=3)
+    assert len(results) == 3
+    assert ids[0] not in [r["item_id"] for r in results]
+    scores = [r["score"] for r in results]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_unknown_item_query(tiny_sim_ws: Workspace) -> None:
+    with pytest.raises(search.SearchError, match="No item"):
+        search.query_from_item(tiny_sim_ws, "0123456789abcdef")
+
+
+def test_non_image_upload_is_refused(tiny_sim_ws: Workspace) -> None:
+    with pytest.raises(search.SearchError, match="not an image"):
+        search.query_from_bytes(tiny_sim_ws, b"%PDF-1.4 not a picture")
+
+
+def test_saved_examples_become_a_slider_that_moves_results(tiny_sim_ws: Workspace) -> None:
+    ids = tiny_sim_ws.items()["item_id"].tolist()
+    Annotations(tiny_sim_ws.annotations_path).save_direction_examples("reds", ids[:3], ids[3:])
+    dirs, problems = search.directions(tiny_sim_ws)
+    assert [d["name"] for d in dirs] == ["reds"] and problems == []
+    q = search.query_from_item(tiny_sim_ws, ids[5])
+    plain = search.search(tiny_sim_ws, q, {}, k=5)
+    pushed = search.search(tiny_sim_ws, q, {"reds": 2.0}, k=5)
+    assert [r["score"] for r in plain] != [r["score"] for r in pushed]
+
+
+def test_too_few_examples_is_reported(tiny_sim_ws: Workspace) -> None:
+    ids = tiny_sim_ws.items()["item_id"].tolist()
+    Annotations(tiny_sim_ws.annotations_path).save_direction_examples("tiny", ids[:1], ids[1:3])
+    dirs, problems = search.directions(tiny_sim_ws)
+    assert dirs == [] and len(problems) == 1 and "at least 3" in problems[0]
+
+
+def test_unknown_direction_weight(tiny_sim_ws: Workspace) -> None:
+    q = search.query_from_item(tiny_sim_ws, tiny_sim_ws.items()["item_id"].iloc[0])
+    with pytest.raises(search.SearchError, match="unknown direction"):
+        search.search(tiny_sim_ws, q, {"nope": 1.0})
+
+
+def test_stale_query_vector(tiny_sim_ws: Workspace) -> None:
+    with pytest.raises(search.SearchError, match="rebuilt"):
+        search.search(tiny_sim_ws, {"vector": [0.1, 0.2]})
+
+
+def test_clean_weights() -> None:
+    assert search.clean_weights(["a", "b", "c", "d"], [0, 1.5, None, 9]) == {"b": 1.5, "d": 2.0}
+
+
+@pytest.mark.parametrize(
+    "cluster, expected",
+    [
+        (None, None),
+        ({"cluster": "outlier"}, "outlier — unlike every cluster"),
+        ({"cluster": 3, "confidence": 0.81}, "cluster 3 · Denim (confidence 0.81)"),
+        ({"cluster": 4, "name": "Knits"}, "cluster 4 · Knits"),
+    ],
+)
+def test_cluster_text(cluster, expected) -> None:
+    assert search.cluster_text(cluster, {3: "Denim"}) == expected
+
+
+def test_preview_is_a_small_jpeg() -> None:
+    uri = search.preview_data_uri(_png())
+    assert uri.startswith("data:image/jpeg;base64,")
