@@ -1,0 +1,330 @@
+"""The clustering step of the pipeline: features → ``clusters/<run_id>`` artifact.
+
+Artifact files (all rows keyed by ``item_id``; see :func:`cluster_workspace`):
+
+``assignments.parquet``  item_id, cluster, confidence, similarity, novel, label
+``clusters.json``        [{cluster, name, label, label_share, imagenet, size, mean_confidence,
+                          representative_ids, novel_ids}]
+``history.json``         per-epoch records (list of dicts, as in ``AdaptiveDeepCluster.history_``)
+``history.parquet``      the scalar columns of the history, one row per epoch, for charts
+``summary.json``         run_id, backbone, n_items, k, epochs, stopped, seconds, final record,
+                         scores (against catalog labels), baseline (plain k-means, same k)
+``centroids.npy``        (k, 256) float32, unit-norm
+``embedding.npy``        (N, 256) float32 head embeddings, row i = assignments row i
+``heads.pt``             checkpoint of the fitted heads (``AdaptiveDeepCluster.from_checkpoint``)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.backbones import DEFAULT_BACKBONE
+from core.cluster_naming import name_clusters, representatives
+from core.clustering import AdaptiveDeepCluster
+from core.errors import InvalidInputError, MissingArtifactError
+from core.metrics import evaluate as label_scores
+from core.progress import Progress
+from core.workspace import Workspace
+
+HISTORY_COLUMNS = (
+    "epoch", "space", "k_before", "k_after", "silhouette", "mean_confidence", "pseudo_label_acc", "novel",
+    "buffer", "stability", "reseeded", "growth_rejected", "loss", "acc", "nmi", "ari", "purity", "seconds",
+)
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Configuration of a clustering run (see :class:`AdaptiveDeepCluster` for the meaning)."""
+
+    backbone: str = DEFAULT_BACKBONE
+    k_init: int = 10
+    k_max: int = 25
+    n_epochs: int = 30
+    min_epochs: int = 3
+    reassign_every: int = 1
+    stop_stability: float = 0.95
+    lr: float = 1e-4
+    weight_decay: float = 1e-5
+    batch_size: int = 256
+    hidden_dim: int = 512
+    out_dim: int = 256
+    dropout: float = 0.2
+    balance: str = "sample"
+    pca_dim: int | None = None
+    whiten: bool = True
+    neighbor_weight: float = 0.0
+    n_neighbors: int = 10
+    n_sigma: float = 2.0
+    min_confidence: float = 0.6
+    novelty_buffer: int = 80
+    checkpoint_every: int = 5
+    use_views: bool = True
+    n_representatives: int = 8
+    baseline: bool = True
+    random_state: int = 0
+
+    def estimator_params(self) -> dict[str, Any]:
+        skip = {"backbone", "use_views", "n_representatives", "baseline"}
+        return {k: v for k, v in asdict(self).items() if k not in skip}
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Where a new image falls: a cluster (id, name, confidence) or an outlier."""
+
+    run_id: str
+    cluster: int | None
+    name: str
+    confidence: float
+    similarity: float
+    outlier: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ClusterResult:
+    """A saved clustering, read back from ``clusters/<run_id>``.
+
+    ids (N,) str; labels (N,) int; confidence (N,) float; novel (N,) bool;
+    centroids (k, d); clusters: list of dicts as in ``clusters.json``.
+    """
+
+    run_id: str
+    version: int
+    backbone: str
+    ids: np.ndarray
+    labels: np.ndarray
+    confidence: np.ndarray
+    novel: np.ndarray
+    centroids: np.ndarray
+    clusters: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+    summary: dict[str, Any]
+    path: Path | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def k(self) -> int:
+        return int(len(self.centroids))
+
+    def final(self) -> dict[str, Any]:
+        """The last per-epoch record."""
+        return self.history[-1] if self.history else {}
+
+    def cluster_table(self) -> list[dict[str, Any]]:
+        """[{cluster, name, size}] for listings."""
+        return [{"cluster": c["cluster"], "name": c["name"], "size": c["size"]} for c in self.clusters]
+
+
+def artifact_name(run_id: str) -> str:
+    if not run_id or "/" in run_id:
+        raise InvalidInputError(f"invalid clustering id {run_id!r}")
+    return f"clusters/{run_id}"
+
+
+def _catalog_labels(ws: Workspace, ids: np.ndarray) -> np.ndarray | None:
+    """(N,) object array of catalog labels in feature-row order (None where missing)."""
+    items = ws.items()
+    if items.empty or "label" not in items.columns:
+        return None
+    lab = items.set_index("item_id")["label"]
+    values = lab.reindex([str(i) for i in ids]).to_numpy(dtype=object)
+    values = np.array([None if (v is None or v != v or str(v) == "") else str(v) for v in values], dtype=object)
+    return values if any(v is not None for v in values) else None
+
+
+def _baseline(features: np.ndarray, k: int, labels: np.ndarray | None, seed: int) -> dict[str, Any]:
+    """Plain k-means with ``k`` clusters on the frozen features (no head, no PCA)."""
+    from sklearn.cluster import KMeans
+
+    t0 = time.perf_counter()
+    pred = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(np.asarray(features, np.float32))
+    out: dict[str, Any] = {"method": "kmeans on frozen features", "k": int(k)}
+    if labels is not None:
+        mask = np.array([v is not None for v in labels])
+        scores = label_scores(labels[mask].astype(str), pred[mask])
+        out.update({m: round(scores[m], 5) for m in ("acc", "nmi", "ari", "purity")})
+    out["seconds"] = round(time.perf_counter() - t0, 3)
+    return out
+
+
+def _checkpoint_path(ws: Workspace, run_id: str, cfg: ClusterConfig, features_version: int, n: int) -> Path:
+    """Working checkpoint of an unfinished run; keyed by its config and input so a changed
+    run starts afresh instead of resuming something else."""
+    key = json.dumps({"cfg": asdict(cfg), "features": features_version, "n": n}, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return ws.cache_dir / "clusters" / f"{run_id}-{digest}.pt"
+
+
+def cluster_workspace(
+    ws: Workspace, config: ClusterConfig | None = None, run_id: str = "default", progress: Progress = None
+) -> ClusterResult:
+    """Cluster the workspace's features and write the ``clusters/<run_id>`` artifact.
+
+    Catalog labels, where present, are used only to score the run (history metrics, the
+    baseline comparison, cluster names), never to train it. An interrupted run resumes from
+    its working checkpoint when called again with the same config.
+    """
+    from core.embedding import load_features
+
+    cfg = config or ClusterConfig()
+    name = artifact_name(run_id)
+    fs = load_features(ws, cfg.backbone)
+    X = np.asarray(fs.features, dtype=np.float32)
+    views = np.asarray(fs.views, dtype=np.float32) if (cfg.use_views and fs.views is not None) else None
+    labels = _catalog_labels(ws, fs.ids)
+    t0 = time.perf_counter()
+    ckpt = _checkpoint_path(ws, run_id, cfg, fs.version, len(X))
+    model = AdaptiveDeepCluster(**cfg.estimator_params(), checkpoint_path=ckpt)
+    model.fit(X, views=views, labels=labels, progress=progress)
+    fit_seconds = time.perf_counter() - t0
+    baseline = _baseline(X, model.k_, labels, cfg.random_state) if cfg.baseline else None
+    result = _write(ws, name, run_id, cfg, fs, model, labels, baseline, fit_seconds, ckpt)
+    ckpt.unlink(missing_ok=True)
+    return result
+
+
+def _write(ws, name, run_id, cfg, fs, model, labels, baseline, fit_seconds, ckpt) -> ClusterResult:  # noqa: ANN001
+    ids = np.asarray(fs.ids).astype(str)
+    k = model.k_
+    names = name_clusters(model.labels_, k, labels, fs.topk_idx, fs.topk_prob)
+    reps = representatives(model.embedding_, model.labels_, model.centroids_, cfg.n_representatives)
+    clusters = []
+    for j in range(k):
+        members = model.labels_ == j
+        clusters.append({
+            "cluster": j,
+            "name": names[j].name,
+            "label": names[j].label,
+            "label_share": round(names[j].label_share, 4),
+            "imagenet": list(names[j].imagenet),
+            "size": int(members.sum()),
+            "mean_confidence": round(float(model.confidence_[members].mean()), 4) if members.any() else None,
+            "representative_ids": ids[reps[j]].tolist(),
+            "novel_ids": ids[members & model.novel_].tolist(),
+        })
+    scores = None
+    if labels is not None:
+        mask = np.array([v is not None for v in labels])
+        scores = label_scores(labels[mask].astype(str), model.labels_[mask])
+        scores = {**{m: round(scores[m], 5) for m in ("acc", "nmi", "ari", "purity")}, "f1": scores["f1"],
+                  "n_labelled": int(mask.sum())}
+    summary = {
+        "run_id": run_id,
+        "backbone": fs.backbone,
+        "n_items": int(len(ids)),
+        "k": int(k),
+        "epochs": int(model.n_epochs_),
+        "stopped": model.stopped_,
+        "seconds": round(fit_seconds, 2),
+        "final": model.history_[-1],
+        "scores": scores,
+        "baseline": baseline,
+    }
+    assignments = pd.DataFrame({
+        "item_id": ids,
+        "cluster": model.labels_.astype(np.int64),
+        "confidence": model.confidence_.astype(np.float32),
+        "similarity": (model.embedding_ * model.centroids_[model.labels_]).sum(1).astype(np.float32),
+        "novel": model.novel_,
+        "label": pd.Series(list(labels) if labels is not None else [None] * len(ids), dtype="object"),
+    })
+    history_table = pd.DataFrame([{c: r.get(c) for c in HISTORY_COLUMNS} for r in model.history_])
+    config = {**asdict(cfg), "run_id": run_id}
+    with ws.write_artifact(name, config=config, parents={f"features/{fs.backbone}": fs.version}) as tmp:
+        assignments.to_parquet(tmp / "assignments.parquet", index=False)
+        history_table.to_parquet(tmp / "history.parquet", index=False)
+        (tmp / "history.json").write_text(json.dumps(model.history_, indent=1))
+        (tmp / "clusters.json").write_text(json.dumps(clusters, indent=1))
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=1, default=_json_default))
+        np.save(tmp / "centroids.npy", model.centroids_.astype(np.float32))
+        np.save(tmp / "embedding.npy", model.embedding_.astype(np.float32))
+        model.save_checkpoint(tmp / "heads.pt")
+    return load_clustering(ws, run_id)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj)}")
+
+
+def load_clustering(ws: Workspace, run_id: str = "default") -> ClusterResult:
+    """Read ``clusters/<run_id>``; :class:`MissingArtifactError` naming the command otherwise."""
+    name = artifact_name(run_id)
+    folder = ws.artifact_dir(name)
+    assignments = pd.read_parquet(folder / "assignments.parquet")
+    summary = json.loads((folder / "summary.json").read_text())
+    record = ws.record(name) or {}
+    return ClusterResult(
+        run_id=run_id,
+        version=int(record.get("version", 0)),
+        backbone=summary["backbone"],
+        ids=assignments["item_id"].to_numpy(dtype=str),
+        labels=assignments["cluster"].to_numpy(),
+        confidence=assignments["confidence"].to_numpy(),
+        novel=assignments["novel"].to_numpy(dtype=bool),
+        centroids=np.load(folder / "centroids.npy"),
+        clusters=json.loads((folder / "clusters.json").read_text()),
+        history=json.loads((folder / "history.json").read_text()),
+        summary=summary,
+        path=folder,
+        config=dict(record.get("config", {})),
+    )
+
+
+def list_clusterings(ws: Workspace) -> list[dict[str, Any]]:
+    """Saved clusterings: [{run_id, version, created, backbone, k, n_items}]."""
+    out = []
+    for name in ws.names("clusters/"):
+        run_id = name.split("/", 1)[1]
+        rec = ws.record(name) or {}
+        entry: dict[str, Any] = {"run_id": run_id, "version": rec.get("version"), "created": rec.get("created")}
+        try:
+            summary = json.loads((ws.artifact_dir(name) / "summary.json").read_text())
+            entry.update({k: summary.get(k) for k in ("backbone", "k", "n_items")})
+        except (OSError, ValueError):
+            entry.update({"backbone": None, "k": None, "n_items": None})
+        out.append(entry)
+    return out
+
+
+def assign_image(ws: Workspace, image: Any, run_id: str = "default") -> Assignment:
+    """Embed one PIL image and place it in clustering ``run_id``: the nearest centroid by
+    cosine, with its name and confidence, or ``outlier`` when it fails the novelty test."""
+    from core.embedding import embed_pil
+
+    result = load_clustering(ws, run_id)
+    model = AdaptiveDeepCluster.from_checkpoint(result.path / "heads.pt")
+    out = embed_pil([image], backbone=result.backbone)
+    a = model.assign(out.features)
+    j = int(a["labels"][0])
+    outlier = bool(a["novel"][0])
+    names = {c["cluster"]: c["name"] for c in result.clusters}
+    return Assignment(
+        run_id=run_id,
+        cluster=None if outlier else j,
+        name="outlier" if outlier else names.get(j, f"cluster {j}"),
+        confidence=round(float(a["confidence"][0]), 4),
+        similarity=round(float(a["similarity"][0]), 4),
+        outlier=outlier,
+    )
+
+
+def require_clustering(ws: Workspace, run_id: str) -> None:
+    """:class:`MissingArtifactError` naming ``python -m core cluster`` when absent."""
+    if not ws.has(artifact_name(run_id)):
+        raise MissingArtifactError(
+            f"workspace {ws.root} has no clustering {run_id!r}; build it with "
+            f"`python -m core cluster --workspace {ws.root} --id {run_id}`"
+        )
