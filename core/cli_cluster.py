@@ -1,0 +1,221 @@
+"""Clustering commands: ``cluster``, ``assign``, ``evaluate``, ``clusterings``."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from core.backbones import DEFAULT_BACKBONE, REGISTRY
+from core.cli_common import add_json, add_quiet, add_workspace, open_workspace, print_json, progress_bar
+from core.cluster_step import ClusterConfig, assign_image, cluster_workspace, list_clusterings, require_clustering
+from core.errors import InvalidInputError, MissingArtifactError
+from core.workspace import Workspace
+
+# Settings of `evaluate`: fixed k = number of classes (the standard protocol), PCA whitening
+# and neighbour consistency (see bench/bench_clustering.py for how they were chosen).
+EVAL_CONFIG = ClusterConfig(pca_dim=64, neighbor_weight=1.0, n_neighbors=10, n_epochs=20, lr=1e-3)
+
+
+def _add_cluster_options(p: argparse.ArgumentParser, defaults: ClusterConfig) -> None:
+    p.add_argument("--backbone", default=DEFAULT_BACKBONE, help=f"features to cluster: {', '.join(REGISTRY)}")
+    p.add_argument("--k-init", type=int, default=None, help=f"starting number of clusters (default {defaults.k_init})")
+    p.add_argument("--k-max", type=int, default=None, help=f"largest number of clusters (default {defaults.k_max})")
+    p.add_argument("--epochs", type=int, default=defaults.n_epochs, help="most training epochs (default %(default)s)")
+    p.add_argument("--lr", type=float, default=defaults.lr, help="Adam learning rate (default %(default)s)")
+    p.add_argument("--pca-dim", type=int, default=defaults.pca_dim,
+                   help="PCA-whiten the features to this many dimensions first (default %(default)s)")
+    p.add_argument("--neighbor-weight", type=float, default=defaults.neighbor_weight,
+                   help="weight of the neighbour-consistency term (default %(default)s)")
+    p.add_argument("--stop-stability", type=float, default=defaults.stop_stability,
+                   help="stop once label stability reaches this (default %(default)s)")
+    p.add_argument("--min-confidence", type=float, default=defaults.min_confidence,
+                   help="novelty: confidence below this is novel (default %(default)s)")
+    p.add_argument("--n-sigma", type=float, default=defaults.n_sigma,
+                   help="novelty: distance above mean + n_sigma * std is novel (default %(default)s)")
+    p.add_argument("--novelty-buffer", type=int, default=defaults.novelty_buffer,
+                   help="novel samples needed before k grows (default %(default)s)")
+    p.add_argument("--no-views", action="store_true", help="train on the original features only")
+    p.add_argument("--seed", type=int, default=defaults.random_state)
+
+
+def _config(args: argparse.Namespace, base: ClusterConfig, k_default: int | None = None) -> ClusterConfig:
+    k_init = args.k_init if args.k_init is not None else (k_default or base.k_init)
+    k_max = args.k_max if args.k_max is not None else (k_default or max(base.k_max, k_init))
+    return replace(
+        base, backbone=args.backbone, k_init=k_init, k_max=k_max, n_epochs=args.epochs, lr=args.lr,
+        pca_dim=args.pca_dim, neighbor_weight=args.neighbor_weight, stop_stability=args.stop_stability,
+        min_confidence=args.min_confidence, n_sigma=args.n_sigma, novelty_buffer=args.novelty_buffer,
+        use_views=not args.no_views, random_state=args.seed,
+    )
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("cluster", help="discover categories (adaptive DeepCluster)",
+                       description="Cluster the workspace's features with the adaptive DeepCluster loop and save "
+                                   "the result as clusters/<id>. --json prints the final epoch's record and the "
+                                   "cluster list.")
+    add_workspace(p)
+    p.add_argument("--id", default="default", dest="run_id", help="name of this clustering (default %(default)s)")
+    _add_cluster_options(p, ClusterConfig())
+    add_json(p)
+    add_quiet(p)
+    p.set_defaults(handler=cmd_cluster)
+
+    p = sub.add_parser("assign", help="place a new image in a clustering",
+                       description="Embed an image and print its nearest cluster, name and confidence, or "
+                                   "'outlier' when it fails the novelty test.")
+    add_workspace(p)
+    p.add_argument("--image", required=True, type=Path, help="image file")
+    p.add_argument("--id", default="default", dest="run_id", help="clustering to use (default %(default)s)")
+    add_json(p)
+    p.set_defaults(handler=cmd_assign)
+
+    p = sub.add_parser("clusterings", help="list saved clusterings", description="List the saved clusterings.")
+    add_workspace(p)
+    add_json(p)
+    p.set_defaults(handler=cmd_clusterings)
+
+    p = sub.add_parser("evaluate", help="score clustering against labels (e.g. Fashion-MNIST)",
+                       description="Unsupervised clustering scored against labels. 'fashion-mnist' ingests the "
+                                   "Fashion-MNIST test set (Debian package dataset-fashion-mnist) into a temporary "
+                                   "workspace, embeds and clusters it; --workspace WS scores a labelled workspace. "
+                                   "Labels are used only for scoring. k defaults to the number of classes.")
+    p.add_argument("dataset", nargs="?", choices=["fashion-mnist"], help="built-in dataset")
+    p.add_argument("--workspace", "-w", type=Path, default=None, metavar="WS", help="a labelled workspace instead")
+    p.add_argument("--limit", type=int, default=None, help="fashion-mnist: only the first N test images")
+    p.add_argument("--views", type=int, default=0, help="fashion-mnist: augmented views per image (default %(default)s)")
+    p.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                   help="fashion-mnist: build the workspace in DIR and keep it (default: a temporary folder)")
+    p.add_argument("--id", default="evaluate", dest="run_id", help="clustering id to write (default %(default)s)")
+    _add_cluster_options(p, EVAL_CONFIG)
+    add_json(p)
+    add_quiet(p)
+    p.set_defaults(handler=cmd_evaluate)
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    ws = open_workspace(args)
+    cfg = _config(args, ClusterConfig())
+    res = cluster_workspace(ws, cfg, run_id=args.run_id,
+                            progress=progress_bar(f"cluster {args.run_id}", enabled=not (args.quiet or args.json)))
+    out = {"run_id": res.run_id, "version": res.version, "k": res.k, "final": res.final(),
+           "clusters": res.cluster_table(), "scores": res.summary.get("scores"),
+           "baseline": res.summary.get("baseline")}
+    if args.json:
+        print_json(out)
+        return 0
+    f = res.final()
+    print(f"clusters/{res.run_id} v{res.version}: k={res.k}, {res.summary['epochs']} epochs "
+          f"({res.summary['stopped']}), stability {f.get('stability')}, mean confidence {f.get('mean_confidence')}")
+    for c in res.cluster_table():
+        print(f"  {c['cluster']:>3}  {c['size']:>6}  {c['name']}")
+    scores, base = res.summary.get("scores"), res.summary.get("baseline")
+    if scores:
+        line = f"against catalog labels: acc {scores['acc']:.3f}  nmi {scores['nmi']:.3f}  ari {scores['ari']:.3f}"
+        if base and "nmi" in base:
+            line += f"  (plain k-means, k={base['k']}: nmi {base['nmi']:.3f})"
+        print(line)
+    return 0
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    from core.images import decode_image
+
+    ws = open_workspace(args)
+    require_clustering(ws, args.run_id)
+    if not args.image.is_file():
+        raise InvalidInputError(f"image {args.image} does not exist")
+    image = decode_image(args.image.read_bytes())
+    a = assign_image(ws, image, run_id=args.run_id)
+    if args.json:
+        print_json(a.to_dict())
+    elif a.outlier:
+        print(f"outlier (confidence {a.confidence:.2f})")
+    else:
+        print(f"cluster {a.cluster}: {a.name} (confidence {a.confidence:.2f})")
+    return 0
+
+
+def cmd_clusterings(args: argparse.Namespace) -> int:
+    ws = open_workspace(args)
+    runs = list_clusterings(ws)
+    if args.json:
+        print_json({"clusterings": runs})
+        return 0
+    if not runs:
+        print(f"no clusterings yet; make one with `python -m core cluster --workspace {ws.root}`")
+    for r in runs:
+        print(f"{r['run_id']}  v{r['version']}  k={r['k']}  {r['n_items']} items  {r['backbone']}  {r['created']}")
+    return 0
+
+
+def evaluate_workspace(ws: Workspace, cfg: ClusterConfig, run_id: str, quiet: bool = True) -> dict[str, Any]:
+    """Cluster a labelled workspace and return its scores (acc, nmi, ari, purity, f1, baseline)."""
+    res = cluster_workspace(ws, cfg, run_id=run_id, progress=progress_bar(f"cluster {run_id}", enabled=not quiet))
+    scores = res.summary.get("scores")
+    if not scores:
+        raise InvalidInputError(f"workspace {ws.root} has no labelled items to evaluate against")
+    return {**scores, "k": res.k, "epochs": res.summary["epochs"], "cluster_seconds": res.summary["seconds"],
+            "baseline": res.summary.get("baseline"), "n_items": res.summary["n_items"]}
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from core import pipeline
+    from core.embedding import EmbedConfig
+
+    if (args.dataset is None) == (args.workspace is None):
+        raise InvalidInputError("give either a dataset (fashion-mnist) or --workspace WS")
+    t0 = time.perf_counter()
+    quiet = args.quiet or args.json
+    tmp_root: Path | None = None
+    if args.workspace is not None:
+        ws = Workspace.open(args.workspace)
+        source = str(ws.root)
+    else:
+        from core.fashion_mnist import write_png_folder
+
+        if args.keep is not None:
+            root = args.keep
+        else:
+            tmp_root = Path(tempfile.mkdtemp(prefix="style-atlas-eval-"))
+            root = tmp_root
+        source = "fashion-mnist test set"
+        csv_path = write_png_folder(root / "source", split="test", limit=args.limit)
+        ws = Workspace(root / "workspace")
+        pipeline.ingest(ws, csv_path, progress=progress_bar("ingest", enabled=not quiet))
+        pipeline.embed(ws, args.backbone, config=EmbedConfig(n_views=args.views),
+                       progress=progress_bar(f"embed {args.backbone}", enabled=not quiet))
+    try:
+        items = ws.items()
+        if items.empty or "label" not in items.columns or items["label"].isna().all():
+            raise InvalidInputError(f"workspace {ws.root} has no labelled items to evaluate against")
+        n_classes = int(items["label"].dropna().astype(str).replace("", None).dropna().nunique())
+        cfg = _config(args, EVAL_CONFIG, k_default=n_classes)
+        if args.workspace is not None and not ws.has(f"features/{cfg.backbone}"):
+            raise MissingArtifactError(
+                f"no features for backbone {cfg.backbone!r} in {ws.root}; compute them with "
+                f"`python -m core embed --workspace {ws.root} --backbone {cfg.backbone}`"
+            )
+        out = evaluate_workspace(ws, cfg, args.run_id, quiet=quiet)
+    finally:
+        if tmp_root is not None:
+            shutil.rmtree(tmp_root, ignore_errors=True)
+    out = {"source": source, **out, "seconds": round(time.perf_counter() - t0, 1)}
+    if args.json:
+        print_json(out)
+        return 0
+    print(f"{source}: {out['n_items']} items, k={out['k']}")
+    print(f"  acc {out['acc']:.4f}  nmi {out['nmi']:.4f}  ari {out['ari']:.4f}  purity {out['purity']:.4f}")
+    base = out.get("baseline") or {}
+    if "nmi" in base:
+        print(f"  plain k-means on frozen features: acc {base['acc']:.4f}  nmi {base['nmi']:.4f}")
+    print("  per-class F1: " + ", ".join(f"{c} {v:.2f}" for c, v in sorted(out["f1"].items())))
+    print(f"  {out['seconds']} s")
+    sys.stdout.flush()
+    return 0

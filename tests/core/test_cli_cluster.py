@@ -1,0 +1,94 @@
+"""The clustering commands, driven through argparse as the CLI does."""
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from core import cli_cluster
+from core.errors import InvalidInputError, MissingArtifactError
+from tests.core.test_cluster_step import blob_workspace
+
+FAST = ["--k-init", "3", "--k-max", "4", "--epochs", "2", "--lr", "1e-3", "--quiet"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def run(argv):
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    cli_cluster.register(sub)
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+def test_cluster_json_prints_final_record_and_cluster_list(tmp_path, capsys):
+    ws, _, _ = blob_workspace(tmp_path / "ws")
+    assert run(["cluster", "--workspace", str(ws.root), "--id", "c1", *FAST, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["run_id"] == "c1" and out["k"] >= 3
+    assert {"epoch", "k_after", "stability", "mean_confidence"} <= set(out["final"])
+    assert sum(c["size"] for c in out["clusters"]) == 240
+    assert set(out["clusters"][0]) == {"cluster", "name", "size"}
+
+
+def test_clusterings_lists_saved_runs(tmp_path, capsys):
+    ws, _, _ = blob_workspace(tmp_path / "ws")
+    run(["cluster", "--workspace", str(ws.root), "--id", "one", *FAST, "--json"])
+    run(["cluster", "--workspace", str(ws.root), "--id", "two", *FAST, "--json"])
+    capsys.readouterr()
+    assert run(["clusterings", "--workspace", str(ws.root), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["run_id"] for r in out["clusterings"]] == ["one", "two"]
+
+
+def test_evaluate_a_labelled_workspace(tmp_path, capsys):
+    ws, _, _ = blob_workspace(tmp_path / "ws")
+    assert run(["evaluate", "--workspace", str(ws.root), "--epochs", "2", "--pca-dim", "8", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["k"] == 3  # k = number of classes
+    assert out["nmi"] > 0.9 and out["acc"] > 0.9
+    assert set(out["f1"]) == {"Pants", "Dress", "Shoes"}
+    assert "nmi" in out["baseline"]
+
+
+def test_evaluate_needs_a_source(tmp_path):
+    with pytest.raises(InvalidInputError, match="either a dataset"):
+        run(["evaluate"])
+
+
+def test_assign_needs_a_clustering_and_an_image(tmp_path):
+    ws, _, _ = blob_workspace(tmp_path / "ws")
+    with pytest.raises(MissingArtifactError, match="python -m core cluster"):
+        run(["assign", "--workspace", str(ws.root), "--image", str(tmp_path / "x.jpg")])
+    run(["cluster", "--workspace", str(ws.root), *FAST])
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        run(["assign", "--workspace", str(ws.root), "--image", str(tmp_path / "x.jpg")])
+
+
+@pytest.mark.backbone
+def test_assign_json_on_the_real_demo_subset(small_workspace, tmp_path, capsys):
+    import shutil
+
+    from core.workspace import Workspace
+
+    ws = Workspace(shutil.copytree(small_workspace.root, tmp_path / "ws"))
+    run(["cluster", "--workspace", str(ws.root), "--k-init", "6", "--k-max", "8", "--epochs", "2", "--quiet"])
+    capsys.readouterr()
+    item = ws.items()["item_id"].iloc[0]
+    img = tmp_path / "new.png"
+    with Image.open(ws.image_path(item)) as im:
+        im.convert("RGB").save(img)
+    assert run(["assign", "--workspace", str(ws.root), "--image", str(img), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"run_id", "cluster", "name", "confidence", "similarity", "outlier"}
+    assert out["outlier"] or isinstance(out["cluster"], int)
