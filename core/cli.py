@@ -11,10 +11,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from core import cli_catalog
+from core import cli_catalog, cli_cluster, cli_similarity
 from core.errors import StyleAtlasError
 
-COMMAND_GROUPS = [cli_catalog]
+COMMAND_GROUPS = [cli_catalog, cli_cluster, cli_similarity]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -59,6 +59,17 @@ def register(sub: Any) -> None:
     add_quiet(p)
     p.set_defaults(handler=cmd_run)
 
+    p = sub.add_parser("project", help="compute a 2-D UMAP map",
+                       description="Compute the 2-D UMAP map of a features or similarity artifact and store it "
+                                   "as projection/<id> (the Explore page draws it).")
+    add_workspace(p)
+    p.add_argument("--source", default=f"features/{DEFAULT_BACKBONE}",
+                   help="features/<backbone> or similarity/<run> (default %(default)s)")
+    p.add_argument("--id", default="default", help="projection id (default %(default)s)")
+    add_json(p)
+    add_quiet(p)
+    p.set_defaults(handler=cmd_project)
+
     p = sub.add_parser("backbones", help="list the feature backbones", description="List the registered backbones.")
     add_json(p)
     p.set_defaults(handler=cmd_backbones)
@@ -139,6 +150,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         _report_skipped(summary["ingest"]["skipped"])
         for step, result in summary.items():
             print(f"{step}: {result if not isinstance(result, dict) else {k: v for k, v in result.items() if k != 'skipped'}}")
+    return 0
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    ws = Workspace.open(args.workspace)
+    name = pipeline.project(ws, args.source, args.id, progress=progress_bar("map", enabled=not (args.quiet or args.json)))
+    if args.json:
+        print_json({"artifact": name, "version": ws.version(name), "source": args.source})
+    else:
+        print(f"{name} v{ws.version(name)} from {args.source}")
     return 0
 
 

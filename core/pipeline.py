@@ -64,8 +64,26 @@ def run(ws: Workspace, source: str | os.PathLike[str] | None = None, *, config: 
     summary["embed"] = vars(embed(ws, cfg.backbone, config=cfg.embed, progress=step(f"embed {cfg.backbone}")))
     if cfg.colour_features:
         summary["embed_colour"] = vars(embed(ws, "colour-histogram", progress=step("embed colour-histogram")))
-    summary["projection"] = project(ws, f"features/{cfg.backbone}", "default", progress=step("map (UMAP)"))
+    summary["cluster"] = cluster(ws, progress=step("cluster (DeepCluster)"))
+    summary["similarity"] = similarity(ws, progress=step("similarity (triplet head)"))
+    summary["projection"] = project(ws, f"features/{cfg.backbone}", "default", progress=step("map of features (UMAP)"))
+    summary["projection_tuned"] = project(ws, "similarity/default", "tuned", progress=step("map of tuned embedding (UMAP)"))
     return summary
+
+
+def cluster(ws: Workspace, config: Any = None, run_id: str = "default", *, progress: Progress = None) -> dict[str, Any]:
+    """Adaptive DeepCluster on the cached features, as ``clusters/<run_id>``; its final epoch record."""
+    from core.cluster_step import cluster_workspace
+
+    result = cluster_workspace(ws, config, run_id=run_id, progress=progress)
+    return {"run_id": run_id, "k": int(result.k), "epochs": len(result.history)}
+
+
+def similarity(ws: Workspace, config: Any = None, run_id: str = "default", *, progress: Progress = None) -> dict[str, Any]:
+    """Triplet-tuned embedding, Annoy index and directions, as ``similarity/<run_id>``."""
+    from core.similarity_step import train_similarity
+
+    return train_similarity(ws, config, run_id=run_id, progress=progress)
 
 
 def project(ws: Workspace, source: str, run_id: str = "default", *, progress: Progress = None) -> str:
