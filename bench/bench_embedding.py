@@ -35,7 +35,7 @@ from tests.conftest import write_subset_csv  # noqa: E402
 
 
 class PeakRss:
-    """Samples the RSS of this process plus its children every 50 ms."""
+    """Samples the PSS (shared pages counted once) of this process plus its children every 50 ms."""
 
     def __init__(self) -> None:
         self.peak = 0
@@ -46,7 +46,7 @@ class PeakRss:
         me = psutil.Process()
         while not self._stop.is_set():
             try:
-                rss = me.memory_info().rss + sum(c.memory_info().rss for c in me.children(recursive=True))
+                rss = me.memory_full_info().pss + sum(c.memory_full_info().pss for c in me.children(recursive=True))
             except psutil.Error:
                 rss = 0
             self.peak = max(self.peak, rss)
@@ -81,15 +81,19 @@ def main() -> None:
     print(f"backbone {args.backbone}, {len(ids)} images x {1 + args.views} views, batch {args.batch_size}, "
           f"torch threads {torch.get_num_threads()}, decoding workers {args.workers}")
 
-    # raw forward on pre-decoded tensors (the same number of forwards as the pipeline)
+    # raw forward on pre-decoded tensors (the same number of forwards as the pipeline), measured
+    # before and after the pipeline run so that drifting load on a shared machine shows
     x = torch.from_numpy(np.stack([preprocess(spec, Image.open(ws.image_path(i)).convert("RGB")) for i in ids]))
     extractor.extract(x[: args.batch_size])  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(1 + args.views):
-        for s in range(0, len(x), args.batch_size):
-            extractor.extract(x[s: s + args.batch_size])
-    raw = n_img / (time.perf_counter() - t0)
-    del x  # not part of the pipeline's memory
+
+    def raw_forward() -> float:
+        t0 = time.perf_counter()
+        for _ in range(1 + args.views):
+            for s in range(0, len(x), args.batch_size):
+                extractor.extract(x[s: s + args.batch_size])
+        return n_img / (time.perf_counter() - t0)
+
+    raw_before = raw_forward()
 
     cfg = EmbedConfig(backbone=args.backbone, n_views=args.views, workers=args.workers, batch_size=args.batch_size)
     maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -98,14 +102,16 @@ def main() -> None:
         rep = embed_workspace(ws, cfg)
         pipe = n_img / (time.perf_counter() - t0)
     assert rep.computed == len(ids)
+    raw_after = raw_forward()
+    raw = (raw_before + raw_after) / 2
     t0 = time.perf_counter()
     again = embed_workspace(ws, cfg)
     rerun = time.perf_counter() - t0
 
-    print(f"raw forward        {raw:8.1f} img/s")
+    print(f"raw forward        {raw:8.1f} img/s   (before {raw_before:.1f}, after {raw_after:.1f})")
     print(f"pipeline           {pipe:8.1f} img/s   ratio pipeline/raw = {pipe / raw:.2f}")
     print(f"re-run unchanged   {rerun:8.2f} s       recomputed = {again.computed}")
-    print(f"peak RSS embedding {peak.peak / 2**20:8.0f} MiB (process + workers; "
+    print(f"peak PSS embedding {peak.peak / 2**20:8.0f} MiB (process + workers; "
           f"ru_maxrss before {maxrss_before / 1024:.0f} MiB)")
 
 

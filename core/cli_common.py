@@ -35,17 +35,19 @@ def print_json(obj: Any) -> None:
     sys.stdout.write("\n")
 
 
-def progress_bar(desc: str, *, enabled: bool = True) -> Progress:
+def progress_bar(desc: str, *, enabled: bool = True, unit: str | None = None) -> Progress:
     """A tqdm bar on stderr driven by ``progress(done, total)``; None when disabled."""
     if not enabled:
         return None
     from tqdm import tqdm
 
+    unit = unit or ("img" if desc.startswith(("ingest", "embed")) else "step")
+
     bar: dict[str, Any] = {}
 
     def update(done: int, total: int) -> None:
         if "bar" not in bar:
-            bar["bar"] = tqdm(total=total, desc=desc, unit="img", file=sys.stderr, dynamic_ncols=True, leave=True)
+            bar["bar"] = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=True)
         b = bar["bar"]
         b.total = total
         b.n = done
