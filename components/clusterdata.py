@@ -17,21 +17,47 @@ from core.workspace import Workspace
 
 
 @lru_cache(maxsize=8)
-def _load(root: str, run_id: str, version: int) -> dict[str, Any] | None:
-    from core import cluster_step  # noqa: PLC0415 - the clustering step may not exist yet
+def _load(root: str, run_id: str, version: int) -> dict[str, Any]:
+    from core.cluster_step import load_clustering
 
-    ws = Workspace(root, create=False)
-    return cluster_step.load_for_app(ws, run_id)
+    result = load_clustering(Workspace(root, create=False), run_id)
+    assign = pd.DataFrame(
+        {
+            "item_id": result.ids.astype(str),
+            "cluster": result.labels.astype(int),
+            "confidence": result.confidence.astype(float),
+            "novel": result.novel.astype(bool),
+        }
+    )
+    clusters = pd.DataFrame(
+        [
+            {
+                "cluster": int(c["cluster"]),
+                "auto_name": str(c.get("name") or f"cluster {c['cluster']}"),
+                "size": int(c.get("size", 0)),
+                "mean_confidence": c.get("mean_confidence"),
+                "representatives": list(c.get("representative_ids", [])),
+                "novel_ids": list(c.get("novel_ids", [])),
+                "label": c.get("label"),
+                "label_share": c.get("label_share"),
+                "imagenet": list(c.get("imagenet", [])),
+            }
+            for c in result.clusters
+        ]
+    )
+    return {
+        "assignments": assign,
+        "clusters": clusters,
+        "history": pd.DataFrame(result.history),
+        "summary": dict(result.summary),
+    }
 
 
 def _bundle(ws: Workspace, run_id: str) -> dict[str, Any] | None:
     name = f"clusters/{run_id}"
     if not ws.has(name):
         return None
-    try:
-        return _load(str(ws.root), run_id, ws.version(name) or 0)
-    except (ImportError, AttributeError):
-        return None
+    return _load(str(ws.root), run_id, ws.version(name) or 0)
 
 
 def assignments(ws: Workspace, run_id: str = "default") -> pd.DataFrame | None:
@@ -41,7 +67,8 @@ def assignments(ws: Workspace, run_id: str = "default") -> pd.DataFrame | None:
 
 
 def table(ws: Workspace, run_id: str = "default") -> pd.DataFrame | None:
-    """One row per cluster: cluster, auto_name, size, mean_confidence, representatives (list of ids)."""
+    """One row per cluster: cluster, auto_name, size, mean_confidence, representatives and
+    novel_ids (lists of item ids), label, label_share, imagenet."""
     bundle = _bundle(ws, run_id)
     return None if bundle is None else bundle["clusters"]
 
@@ -50,6 +77,12 @@ def history(ws: Workspace, run_id: str = "default") -> pd.DataFrame | None:
     """One row per epoch of the clustering run; None without a clustering."""
     bundle = _bundle(ws, run_id)
     return None if bundle is None else bundle["history"]
+
+
+def summary(ws: Workspace, run_id: str = "default") -> dict[str, Any] | None:
+    """The run's summary (k, epochs, seconds, final record, label scores, baseline)."""
+    bundle = _bundle(ws, run_id)
+    return None if bundle is None else bundle["summary"]
 
 
 @lru_cache(maxsize=8)

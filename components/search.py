@@ -59,20 +59,31 @@ def _similarity(ws: Workspace) -> Any:
     return art, embedder
 
 
-def _cluster(ws: Workspace, **source: Any) -> dict[str, Any] | None:
-    """The query's cluster (``assign_image`` of the clustering step), or None."""
-    if importlib.util.find_spec("core.cluster_step") is None or not ws.names("clusters/"):
-        return None
-    from core import cluster_step
+def _cluster_of_item(ws: Workspace, item_id: str) -> dict[str, Any] | None:
+    """A catalog item's cluster from the stored assignments, or None without a clustering."""
+    from components import clusterdata
 
-    assign = getattr(cluster_step, "assign_image", None)
+    assign = clusterdata.assignments(ws)
     if assign is None:
         return None
+    rows = assign[assign["item_id"] == item_id]
+    if rows.empty:
+        return None
+    rec = rows.iloc[0]
+    return {"cluster": int(rec["cluster"]), "confidence": float(rec["confidence"]), "outlier": False}
+
+
+def _cluster_of_image(ws: Workspace, data: bytes) -> dict[str, Any] | None:
+    """A new image's cluster (``core.cluster_step.assign_image``): id, name, confidence or outlier."""
+    if importlib.util.find_spec("core.cluster_step") is None or not ws.has("clusters/default"):
+        return None
+    from core import cluster_step
+    from core.images import decode_image
+
     try:
-        result = assign(ws, **source)
+        return cluster_step.assign_image(ws, decode_image(data)).to_dict()
     except StyleAtlasError:
         return None
-    return result if isinstance(result, dict) else None
 
 
 def query_from_bytes(ws: Workspace, data: bytes, name: str = "upload") -> dict[str, Any]:
@@ -90,7 +101,7 @@ def query_from_bytes(ws: Workspace, data: bytes, name: str = "upload") -> dict[s
         "item_id": None,
         "preview": preview_data_uri(data),
         "vector": np.asarray(vector, dtype=np.float32).round(6).tolist(),
-        "cluster": _cluster(ws, image_bytes=data),
+        "cluster": _cluster_of_image(ws, data),
     }
 
 
@@ -125,7 +136,7 @@ def query_from_item(ws: Workspace, item_id: str | None) -> dict[str, Any]:
         "item_id": item_id,
         "preview": f"/img/thumb/{item_id}",
         "vector": np.asarray(art.embeddings[row], dtype=np.float32).round(6).tolist(),
-        "cluster": _cluster(ws, item_id=item_id),
+        "cluster": _cluster_of_item(ws, item_id),
     }
 
 
@@ -202,7 +213,8 @@ def cluster_text(cluster: dict[str, Any] | None, names: dict[int, str]) -> str |
         return None
     c = cluster.get("cluster")
     if c is None or c == "outlier" or cluster.get("outlier"):
-        return "outlier — unlike every cluster"
+        conf = cluster.get("confidence")
+        return "outlier — unlike every cluster" + (f" (confidence {float(conf):.2f})" if conf is not None else "")
     try:
         c_int = int(c)
     except (TypeError, ValueError):

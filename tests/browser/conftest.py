@@ -26,10 +26,15 @@ def browser_workspace(small_workspace: Workspace, tmp_path_factory: pytest.TempP
     root = tmp_path_factory.mktemp("browser") / "ws"
     shutil.copytree(small_workspace.root, root)
     ws = Workspace.open(root)
-    if not ws.has("projection/default"):  # until the pipeline computes it
+    # steps the pipeline may not chain yet: run them here so every page has its data
+    if not ws.has("projection/default"):
         from core.projection import project_workspace
 
         project_workspace(ws)
+    if not ws.has("similarity/default"):
+        from core.similarity_step import train_similarity
+
+        train_similarity(ws)
     return ws
 
 
@@ -41,12 +46,20 @@ def app_workspace(browser_workspace: Workspace, monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.fixture()
-def atlas(dash_duo, app_workspace: Workspace):
-    """``dash_duo`` serving the Style Atlas app on the test workspace."""
+def atlas(dash_duo, app_workspace: Workspace, request: pytest.FixtureRequest):
+    """``dash_duo`` serving the Style Atlas app on the test workspace.
+
+    The last view of each test is saved as tests/screenshots/last-<test>.png (for failures).
+    """
     from app import app
 
     dash_duo.start_server(app)
     yield dash_duo
+    try:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        dash_duo.driver.save_screenshot(str(SCREENSHOTS / f"last-{request.node.name}.png"))
+    except Exception:  # noqa: BLE001 - a screenshot must not turn a pass into an error
+        pass
 
 
 def screenshot(duo, name: str) -> Path:

@@ -1,0 +1,172 @@
+"""The Clusters page's logic: cluster cards, paged member galleries, names, novel items."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from components import clusterdata, ui
+from components.data import catalog
+from core.annotations import Annotations
+from core.errors import StyleAtlasError
+from core.workspace import Workspace
+
+PER_PAGE = 24
+PREVIEW = 6
+
+
+def parse_cluster(value: object, known: set[int]) -> int | None:
+    """A cluster id from the URL, or None when it is not one of ``known``."""
+    try:
+        c = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return c if c in known else None
+
+
+def cluster_rows(ws: Workspace, run_id: str = "default") -> list[dict[str, Any]]:
+    """One dict per cluster: cluster, name, auto_name, renamed, size, mean_confidence,
+    representatives, n_novel (largest cluster first)."""
+    tab = clusterdata.table(ws, run_id)
+    if tab is None:
+        return []
+    names = clusterdata.display_names(ws, run_id)
+    rows = []
+    for r in tab.itertuples():
+        c = int(r.cluster)
+        rows.append(
+            {
+                "cluster": c,
+                "name": names.get(c, r.auto_name),
+                "auto_name": r.auto_name,
+                "renamed": names.get(c, r.auto_name) != r.auto_name,
+                "size": int(r.size),
+                "mean_confidence": None if r.mean_confidence is None or math.isnan(r.mean_confidence)
+                else float(r.mean_confidence),
+                "representatives": list(r.representatives),
+                "n_novel": len(r.novel_ids),
+            }
+        )
+    return sorted(rows, key=lambda d: (-d["size"], d["cluster"]))
+
+
+def member_order(ws: Workspace, c: int, run_id: str = "default") -> list[str]:
+    """Members of cluster ``c``: representatives first, then by confidence, highest first."""
+    assign = clusterdata.assignments(ws, run_id)
+    tab = clusterdata.table(ws, run_id)
+    if assign is None or tab is None:
+        return []
+    members = assign[assign["cluster"] == c].sort_values("confidence", ascending=False, kind="stable")
+    ids = members["item_id"].tolist()
+    reps = [i for i in tab.loc[tab["cluster"] == c, "representatives"].iloc[0] if i in set(ids)] if (tab["cluster"] == c).any() else []
+    rest = [i for i in ids if i not in set(reps)]
+    return reps + rest
+
+
+def page_count(n: int, per_page: int = PER_PAGE) -> int:
+    """Pages needed for ``n`` items (at least 1)."""
+    return max(1, math.ceil(n / per_page))
+
+
+def page_slice(ids: list[str], page: int | None, per_page: int = PER_PAGE) -> list[str]:
+    """The ids on 1-based ``page`` (clamped to the valid range)."""
+    pages = page_count(len(ids), per_page)
+    p = min(max(int(page or 1), 1), pages)
+    return ids[(p - 1) * per_page: p * per_page]
+
+
+def rename(ws: Workspace, c: int, name: str | None, run_id: str = "default") -> tuple[str, str]:
+    """Save the stylist's name of cluster ``c`` (blank restores the automatic name).
+
+    The members are saved with the name so it follows the cluster when the pipeline re-runs.
+    Returns ``(message, bootstrap colour)``.
+    """
+    members = clusterdata.members(ws, run_id)
+    if c not in members:
+        return f"There is no cluster {c}.", "danger"
+    try:
+        Annotations(ws.annotations_path).set_cluster_name(run_id, c, name or "", members=members[c])
+    except StyleAtlasError as exc:
+        return str(exc), "danger"
+    if not (name or "").strip():
+        return "Name cleared; the automatic name is back.", "secondary"
+    return "Saved.", "success"
+
+
+def confidence_cards(ws: Workspace, ids: list[str], run_id: str = "default") -> list[Any]:
+    """Gallery cards with each item's confidence as the subtitle."""
+    assign = clusterdata.assignments(ws, run_id)
+    conf = dict(zip(assign["item_id"], assign["confidence"], strict=True)) if assign is not None else {}
+    cat = catalog(ws)
+    return [
+        ui.item_card(i, cat.label(i) or "unlabelled", subtitle=f"confidence {conf[i]:.2f}" if i in conf else None)
+        for i in ids
+    ]
+
+
+def name_editor(c: int, name: str, auto_name: str) -> html.Div:
+    """An input to rename cluster ``c`` (pattern-matching ids), with its save button and status."""
+    return html.Div(
+        [
+            dbc.InputGroup(
+                [
+                    dbc.Input(id={"type": "cluster-name", "cluster": c}, value=name, maxLength=80,
+                              placeholder=auto_name, class_name="fw-semibold"),
+                    dbc.Button("Save", id={"type": "cluster-save", "cluster": c}, color="primary", outline=True),
+                ],
+                size="sm",
+                class_name="cluster-name-input",
+            ),
+            html.Div(id={"type": "cluster-name-status", "cluster": c}, className="small mt-1"),
+        ]
+    )
+
+
+def overview_card(ws: Workspace, row: dict[str, Any]) -> dbc.Card:
+    """One cluster in the grid: name editor, numbers, representative thumbnails, link."""
+    c = row["cluster"]
+    conf = f"{row['mean_confidence']:.2f}" if row["mean_confidence"] is not None else "—"
+    cat = catalog(ws)
+    thumbs = [ui.item_card(i, cat.label(i) or "unlabelled") for i in row["representatives"][:PREVIEW]]
+    return dbc.Card(
+        [
+            dbc.CardHeader(
+                html.Div(
+                    [
+                        html.Span(f"Cluster {c}", className="text-muted small me-2"),
+                        html.Span(f"{row['size']} photos · confidence {conf}"
+                                  + (f" · {row['n_novel']} novel" if row["n_novel"] else ""), className="small"),
+                    ]
+                )
+            ),
+            dbc.CardBody(
+                [
+                    name_editor(c, row["name"], row["auto_name"]),
+                    html.Div(ui.gallery(thumbs, min_width=90), className="mt-2"),
+                    dcc.Link(f"Open all {row['size']} →", href=f"/clusters?cluster={c}", className="small",
+                             id=f"open-cluster-{c}"),
+                ]
+            ),
+        ],
+        class_name="shadow-sm h-100",
+        id=f"cluster-card-{c}",
+    )
+
+
+def summary_badges(ws: Workspace, run_id: str = "default") -> list[Any]:
+    """k, epochs, items and (with labels) NMI / ACC as small stat cards."""
+    s = clusterdata.summary(ws, run_id) or {}
+    scores = s.get("scores") or {}
+    base = (s.get("baseline") or {}) if isinstance(s.get("baseline"), dict) else {}
+    cards = [
+        ui.stat_card("Clusters", s.get("k", "—")),
+        ui.stat_card("Photos", f"{s.get('n_items', 0):,}"),
+        ui.stat_card("Epochs", s.get("epochs", "—"), "stopped: " + str(s.get("stopped")) if s.get("stopped") else None),
+    ]
+    if scores:
+        hint = f"k-means baseline {base['nmi']:.2f}" if isinstance(base.get("nmi"), int | float) else None
+        cards.append(ui.stat_card("NMI vs labels", f"{scores.get('nmi', 0):.2f}", hint))
+    return [dbc.Col(card, md=3) for card in cards]

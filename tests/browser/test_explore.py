@@ -1,0 +1,43 @@
+"""Explore in the browser: hover shows a thumbnail, a lasso fills the tray, the tray saves a tag."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.annotations import Annotations
+from tests.browser.conftest import console_errors, screenshot
+from tests.browser.helpers import hover_point, lasso
+
+pytestmark = pytest.mark.browser
+
+
+def test_hover_shows_thumbnail(atlas, app_workspace) -> None:
+    atlas.driver.set_window_size(1400, 1000)
+    atlas.wait_for_page(url=atlas.server_url + "/explore")
+    hover_point(atlas, trace=0, point=0)
+    atlas.wait_for_element("#hover-thumb", timeout=10)
+    src = atlas.find_element("#hover-thumb").get_attribute("src")
+    item_id = src.rsplit("/", 1)[-1]
+    assert src.endswith(f"/img/thumb/{item_id}") and item_id in set(app_workspace.items()["item_id"])
+    # the image really loaded (natural size from the served JPEG)
+    atlas.wait_for_element("#map-tooltip-body")
+    assert atlas.driver.execute_script("return document.querySelector('#hover-thumb').naturalWidth") > 0
+    screenshot(atlas, "explore-hover")
+    assert console_errors(atlas) == []
+
+
+def test_lasso_fills_tray_and_saves_tag(atlas, app_workspace) -> None:
+    atlas.driver.set_window_size(1400, 1000)
+    atlas.wait_for_page(url=atlas.server_url + "/explore")
+    lasso(atlas)
+    atlas.wait_for_element("#tray-gallery img", timeout=10)
+    n_cards = len(atlas.find_elements("#tray-gallery .item-card"))
+    assert n_cards > 0
+    assert "selected" in atlas.find_element("#tray-summary").text
+    atlas.find_element("#tray-tag-name").send_keys("browser picks")
+    atlas.find_element("#tray-save-tag").click()
+    atlas.wait_for_contains_text("#tray-message", "Tagged", timeout=10)
+    tagged = Annotations(app_workspace.annotations_path).items_with_tag("browser picks")
+    assert len(tagged) >= n_cards
+    screenshot(atlas, "explore-lasso")
+    assert console_errors(atlas) == []
