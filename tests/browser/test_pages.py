@@ -9,11 +9,52 @@ from tests.browser.conftest import console_errors, screenshot
 pytestmark = pytest.mark.browser
 
 
-def test_overview(atlas) -> None:
-    atlas.driver.set_window_size(1400, 1000)
-    atlas.wait_for_page(url=atlas.server_url + "/")
-    atlas.wait_for_element("#stat-items", timeout=20)
+def _visit(duo, path: str, selector: str, name: str) -> None:
+    duo.driver.set_window_size(1400, 1000)
+    duo.wait_for_page(url=duo.server_url + path)
+    duo.wait_for_element(selector, timeout=30)
+    screenshot(duo, name)
+    assert console_errors(duo) == []
+
+
+def test_every_page_loads(atlas, app_workspace) -> None:
+    item_id = app_workspace.items()["item_id"].iloc[0]
+    _visit(atlas, "/", "#overview-samples img", "overview")
     assert "photos" in atlas.find_element("#stat-items").text.lower()
-    atlas.wait_for_element("#overview-samples img")
-    screenshot(atlas, "overview")
+    _visit(atlas, "/explore", "#explore-map .js-plotly-plot", "explore")
+    _visit(atlas, "/clusters", "#clusters-tabs", "clusters")
+    _visit(atlas, "/clusters?cluster=0", "#cluster-gallery .item-card", "cluster-detail")
+    _visit(atlas, "/clusters?view=novel", "#clusters-tabs", "clusters-novel")
+    _visit(atlas, "/training", "#cluster-history", "training")
+    _visit(atlas, "/search", "#search-empty", "search")
+    _visit(atlas, f"/item/{item_id}", "#detail-image", "item")
+    atlas.wait_for_element("#item-neighbours .item-card")
+    # the navbar is built from the page registry
+    nav = [a.text for a in atlas.find_elements(".navbar .nav-link")]
+    assert nav == ["Overview", "Explore", "Clusters", "Training", "Search"]
+
+
+@pytest.mark.parametrize(
+    "path, text",
+    [
+        ("/item/0123456789abcdef", "No item"),
+        ("/item/..%2F..%2Fetc%2Fpasswd", "No item"),
+        ("/clusters?cluster=999", "No cluster"),
+        ("/clusters?cluster=abc", "No cluster"),
+        ("/no-such-page", "No page"),
+    ],
+)
+def test_unknown_ids_show_not_found(atlas, path: str, text: str) -> None:
+    atlas.wait_for_page(url=atlas.server_url + path)
+    atlas.wait_for_contains_text("#not-found", text, timeout=20)
     assert console_errors(atlas) == []
+
+
+def test_missing_workspace_says_what_to_run(dash_duo, tmp_path, monkeypatch) -> None:
+    from app import app
+
+    monkeypatch.setenv("STYLE_ATLAS_WORKSPACE", str(tmp_path / "nothing-here"))
+    dash_duo.start_server(app)
+    dash_duo.wait_for_contains_text("#overview-empty", "python -m core run --workspace", timeout=20)
+    screenshot(dash_duo, "overview-missing-workspace")
+    assert console_errors(dash_duo) == []
