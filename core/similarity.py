@@ -4,7 +4,9 @@
 embedding; :class:`TripletEmbedder` trains it with the semi-hard triplet loss of
 :mod:`core.triplet`. Positives are two views of the same image (the cached augmented views)
 and, where the catalog has one, items sharing a group (an ``item_id``-like product key).
-Labels are never used for training; they only feed the retrieval metrics in ``history_``.
+Labels feed the retrieval metrics in ``history_``; with ``label_positives=True`` items sharing a
+label are positives too (metric learning with the catalog's labels), and the validation items
+are still never trained on.
 """
 
 from __future__ import annotations
@@ -190,6 +192,12 @@ class TripletEmbedder:
     group_prob : float, chance that an item's positive is a group partner rather than a view.
     validation_fraction : float, share of items held out of training; ``history_`` metrics are
         measured on them.
+    label_positives : bool, add a class-level triplet term whose positives are training items
+        sharing a label (metric learning with the catalog's labels); off: views and groups only.
+    instance_weight : float, weight of the item-level (views / groups) term next to the
+        class-level one when ``label_positives``.
+    structure_weight : float, weight of a term keeping in-batch cosine similarities close to
+        those of the standardised frozen features (0: off).
     random_state : int, seed of the initialisation, the split and the batch sampling.
 
     Attributes
@@ -213,6 +221,9 @@ class TripletEmbedder:
         dropout: float = 0.1,
         group_prob: float = 0.5,
         validation_fraction: float = 0.1,
+        label_positives: bool = False,
+        instance_weight: float = 1.0,
+        structure_weight: float = 0.0,
         random_state: int = 0,
     ) -> None:
         self.out_dim = out_dim
@@ -225,13 +236,17 @@ class TripletEmbedder:
         self.dropout = dropout
         self.group_prob = group_prob
         self.validation_fraction = validation_fraction
+        self.label_positives = label_positives
+        self.instance_weight = instance_weight
+        self.structure_weight = structure_weight
         self.random_state = random_state
 
     def get_params(self) -> dict[str, Any]:
         """The constructor's keyword arguments."""
         return {k: getattr(self, k) for k in (
             "out_dim", "hidden_dim", "margin", "epochs", "lr", "weight_decay", "batch_size",
-            "dropout", "group_prob", "validation_fraction", "random_state")}
+            "dropout", "group_prob", "validation_fraction", "label_positives", "instance_weight",
+            "structure_weight", "random_state")}
 
     # -- validation --------------------------------------------------------------------------
     def _check(self, features: np.ndarray, views: np.ndarray | None, groups: np.ndarray | None) -> None:
@@ -273,7 +288,8 @@ class TripletEmbedder:
         features : (N, D) frozen features of the catalog images.
         views : (N, V, D) frozen features of V augmented views of each image, or None.
         groups : (N,) group keys (items sharing a key are positives), or None.
-        labels : (N,) labels used only for the metrics in ``history_``, or None.
+        labels : (N,) labels, or None: the metrics in ``history_``, and with
+            ``label_positives`` also training positives (never for held-out items).
         progress : called ``(epoch_done, epochs)``.
         """
         features = np.asarray(features, dtype=np.float32)
@@ -293,10 +309,20 @@ class TripletEmbedder:
         train_idx, val_idx = np.flatnonzero(~is_val), np.flatnonzero(is_val)
         if len(train_idx) < 4:
             raise InvalidInputError(f"only {len(train_idx)} training items after the validation split")
+        label_inverse = None
+        if self.label_positives and labels is not None:
+            # Class-level positives by label (the validation split above stays by item/group).
+            lab = np.asarray(labels, dtype=object)
+            if len(lab) != n:
+                raise InvalidInputError(f"labels has {len(lab)} entries for {n} items")
+            lkeys = np.array([f"L:{x}" if (x is not None and x == x and str(x) != "") else f"K:{keys[i]}"
+                              for i, x in enumerate(lab)], dtype=object)
+            label_inverse = np.unique(lkeys.astype(str), return_inverse=True)[1]
 
         with torch.random.fork_rng(devices=[]):  # seeded init and dropout; global RNG untouched
             torch.manual_seed(self.random_state)
-            self._train(features, views, groups, labels, inverse, train_idx, val_idx, rng, progress)
+            self._train(features, views, groups, labels, inverse, label_inverse, train_idx, val_idx, rng,
+                        progress)
         self.validation_idx_ = val_idx
         return self
 
@@ -307,6 +333,7 @@ class TripletEmbedder:
         groups: np.ndarray | None,
         labels: np.ndarray | None,
         inverse: np.ndarray,
+        label_inverse: np.ndarray | None,
         train_idx: np.ndarray,
         val_idx: np.ndarray,
         rng: np.random.Generator,
@@ -342,6 +369,18 @@ class TripletEmbedder:
                 x, y = self._make_batch(items, features, views, n_views, inverse, members, rng)
                 z = head(torch.from_numpy(x))
                 loss, stats = semi_hard_triplet_loss(z, torch.from_numpy(y), self.margin)
+                if label_inverse is not None:
+                    # item-level term (above) keeps look-alike structure; class-level term by label
+                    y_lab = torch.from_numpy(np.repeat(label_inverse[items], 2).astype(np.int64))
+                    loss_lab, stats = semi_hard_triplet_loss(z, y_lab, self.margin)
+                    loss = loss_lab + self.instance_weight * loss
+                if self.structure_weight > 0:
+                    # keep the frozen space's similarity structure (pattern, colour, ...) in the batch
+                    with torch.no_grad():
+                        xt = torch.from_numpy(x)
+                        f = nn.functional.normalize((xt - head.mean) / head.scale, dim=1)
+                        target = f @ f.T
+                    loss = loss + self.structure_weight * ((z @ z.T - target) ** 2).mean()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()

@@ -123,3 +123,29 @@ def test_metrics_on_hand_made_vectors() -> None:
     labels = np.array(["a", "a", "b", "a"])
     # query 0 -> nearest 1 (a); query 2 -> nearest 3 (a, miss)
     assert label_precision_at_k(emb, labels, np.array([0, 2]), k=1) == 0.5
+
+
+def test_label_positives_raise_held_out_label_precision() -> None:
+    X, V, y = synthetic(n=200, seed=2)
+    kw = dict(out_dim=8, hidden_dim=64, epochs=25, lr=3e-3, batch_size=64, validation_fraction=0.25, random_state=0)
+    plain = TripletEmbedder(**kw).fit(X, V, labels=y)
+    labelled = TripletEmbedder(label_positives=True, **kw).fit(X, V, labels=y)
+    np.testing.assert_array_equal(plain.validation_idx_, labelled.validation_idx_)
+    val = labelled.validation_idx_
+    p_plain = retrieval_metrics(plain.transform(X), None, val, y)["label_precision_at_10"]
+    p_lab = retrieval_metrics(labelled.transform(X), None, val, y)["label_precision_at_10"]
+    assert p_lab > p_plain
+
+
+def test_structure_weight_keeps_frozen_similarity_structure() -> None:
+    X, V, y = synthetic(n=120, seed=3)
+    kw = dict(out_dim=8, hidden_dim=32, epochs=15, lr=3e-3, batch_size=32, label_positives=True, random_state=0)
+    Xs = l2_normalise((X - X.mean(0)) / (X.std(0) + 1e-3))
+    frozen = (Xs @ Xs.T)[np.triu_indices(len(X), 1)]
+
+    def corr(est: TripletEmbedder) -> float:
+        Z = est.transform(X)
+        return float(np.corrcoef((Z @ Z.T)[np.triu_indices(len(X), 1)], frozen)[0, 1])
+
+    assert corr(TripletEmbedder(structure_weight=20.0, **kw).fit(X, V, labels=y)) > \
+        corr(TripletEmbedder(**kw).fit(X, V, labels=y)) + 0.05
