@@ -62,6 +62,8 @@ class ClusterConfig:
     whiten: bool = True
     neighbor_weight: float = 0.0
     n_neighbors: int = 10
+    init_umap: int | None = None
+    umap_neighbors: int = 30
     n_sigma: float = 2.0
     min_confidence: float = 0.6
     novelty_buffer: int = 80

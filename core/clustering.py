@@ -67,6 +67,9 @@ class AdaptiveDeepCluster:
     neighbor_weight : weight of a neighbour-consistency term (an item and its nearest
         neighbours in feature space should get the same cluster); 0 disables it.
     n_neighbors : neighbours used by that term.
+    init_umap : when set, the first pseudo-labels come from k-means on a UMAP embedding of
+        this many dimensions (of the PCA-50 of the features, cosine, ``umap_neighbors``), as in
+        N2D; later epochs re-cluster in the head's space as usual. None: k-means on the features.
     n_sigma, min_confidence, novelty_buffer : the novelty test (see :mod:`core.novelty`).
     kmeans_batch_size, kmeans_max_iter : MiniBatchKMeans settings.
     silhouette_sample : items sampled for the silhouette.
@@ -95,6 +98,8 @@ class AdaptiveDeepCluster:
         whiten: bool = True,
         neighbor_weight: float = 0.0,
         n_neighbors: int = 10,
+        init_umap: int | None = None,
+        umap_neighbors: int = 30,
         n_sigma: float = 2.0,
         min_confidence: float = 0.6,
         novelty_buffer: int = 80,
@@ -123,6 +128,8 @@ class AdaptiveDeepCluster:
         self.whiten = whiten
         self.neighbor_weight = neighbor_weight
         self.n_neighbors = n_neighbors
+        self.init_umap = init_umap
+        self.umap_neighbors = umap_neighbors
         self.n_sigma = n_sigma
         self.min_confidence = min_confidence
         self.novelty_buffer = novelty_buffer
@@ -138,7 +145,7 @@ class AdaptiveDeepCluster:
     _PARAMS = (
         "k_init", "k_max", "n_epochs", "min_epochs", "reassign_every", "stop_stability", "lr",
         "weight_decay", "batch_size", "hidden_dim", "out_dim", "dropout", "balance", "pca_dim",
-        "whiten", "neighbor_weight", "n_neighbors", "n_sigma", "min_confidence", "novelty_buffer",
+        "whiten", "neighbor_weight", "n_neighbors", "init_umap", "umap_neighbors", "n_sigma", "min_confidence", "novelty_buffer",
         "kmeans_batch_size", "kmeans_max_iter", "silhouette_sample", "checkpoint_path",
         "checkpoint_every", "resume", "random_state",
     )
@@ -174,6 +181,8 @@ class AdaptiveDeepCluster:
             raise InvalidInputError("lr must be > 0, weight_decay >= 0, batch_size >= 2")
         if self.pca_dim is not None and self.pca_dim < 2:
             raise InvalidInputError(f"pca_dim must be >= 2 or None, got {self.pca_dim}")
+        if self.init_umap is not None and self.init_umap < 2:
+            raise InvalidInputError(f"init_umap must be >= 2 or None, got {self.init_umap}")
         if self.neighbor_weight < 0 or self.n_neighbors < 1:
             raise InvalidInputError("neighbor_weight must be >= 0 and n_neighbors >= 1")
         self.novelty_config  # noqa: B018 - validates the thresholds
@@ -316,6 +325,19 @@ class AdaptiveDeepCluster:
             labels = centroid_distances(Z, centroids).nearest
             reseeded += 1
         return centroids, labels, reseeded
+
+    def _umap_labels(self, Z: np.ndarray, k: int, seed: int) -> np.ndarray:
+        """(N,) k-means labels of a UMAP embedding of ``Z`` (N, d), N2D-style."""
+        import umap
+        from sklearn.cluster import KMeans
+        from sklearn.decomposition import PCA
+
+        P = PCA(min(50, Z.shape[1], len(Z) - 1), random_state=seed).fit_transform(Z) if Z.shape[1] > 50 else Z
+        U = umap.UMAP(
+            n_components=self.init_umap, n_neighbors=min(self.umap_neighbors, len(Z) - 1), min_dist=0.0,
+            metric="cosine", random_state=seed,
+        ).fit_transform(P)
+        return KMeans(n_clusters=k, n_init=5, random_state=seed).fit_predict(U).astype(np.int64)
 
     def _neighbors(self, Xp: np.ndarray) -> np.ndarray:
         """(N, n_neighbors) nearest neighbours by cosine in the preprocessed feature space."""
@@ -481,7 +503,11 @@ class AdaptiveDeepCluster:
                 # the first pseudo-labels do not depend on the random initial head
                 space = "features"
                 Z = _unit(Xp)
-                centroids = self._kmeans(Z, k, None, seed + epoch)
+                if self.init_umap:
+                    init_labels = self._umap_labels(Z, k, seed)
+                    centroids = _class_means(Z, init_labels, k, None)
+                else:
+                    centroids = self._kmeans(Z, k, None, seed + epoch)
             else:
                 space = "head"
                 Z = self._embed_pre(Xp)
@@ -493,6 +519,8 @@ class AdaptiveDeepCluster:
             pseudo = dist.nearest
             centroids, pseudo, reseeded = self._reseed_empty(Z, centroids, pseudo)
             dist = centroid_distances(Z, centroids)
+            if space == "features" and self.init_umap:
+                dist = _with_labels(dist, Z, centroids, init_labels)  # keep the UMAP partition
             novel = novel_mask(dist, self.novelty_config)
             novel_idx = np.flatnonzero(novel)
             buffer.retain(novel_idx)  # samples absorbed by a cluster leave the buffer
@@ -747,6 +775,14 @@ def _load_module(path: Path, name: str, module: Any, saved: dict[str, Any]) -> N
                 f"the model needs {tuple(tensor.shape)}"
             )
     module.load_state_dict(saved)
+
+
+def _with_labels(dist: Any, Z: np.ndarray, centroids: np.ndarray, labels: np.ndarray) -> Any:
+    """``dist`` with ``nearest`` / ``d_min`` replaced by the given labels' centroids."""
+    from core.novelty import Distances
+
+    d_own = np.linalg.norm(Z - centroids[labels], axis=1).astype(np.float32)
+    return Distances(np.asarray(labels, dtype=np.int64), d_own, np.maximum(dist.d_max, d_own))
 
 
 def _class_means(Z: np.ndarray, labels: np.ndarray, k: int, fallback: np.ndarray | None) -> np.ndarray:
