@@ -63,3 +63,16 @@ def test_missing_artifacts_and_no_build_for_a_named_workspace(tmp_path: Path) ->
     # a workspace the user named is never built behind their back
     assert ensure_workspace(path) == missing_artifacts(path)
     assert not (path / "manifest.json").exists()
+
+
+def test_missing_steps_of_the_app_job(tiny_ws: Workspace) -> None:
+    from components import jobs
+
+    # catalog, features and a map are there; clustering and similarity are not
+    assert [name for name, _ in jobs.missing_steps(tiny_ws)] == ["clusters/default", "similarity/default"]
+
+
+def test_no_job_without_features(tmp_path: Path) -> None:
+    from components import jobs
+
+    assert jobs.missing_steps(Workspace(tmp_path / "empty")) == []

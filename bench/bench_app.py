@@ -1,0 +1,450 @@
+"""Benchmark of the dashboard, served by gunicorn and driven by headless Chromium.
+
+Figures printed (no asserts):
+
+1. Explore with N points (default 50,000, a synthetic workspace built under bench/out/):
+   first render (navigation start -> every point drawn), cold and warm server cache; hover
+   latency (plotly_hover event -> the tooltip's thumbnail loaded and visible).
+2. Search on a real workspace (``--workspace``, needs the similarity step): an upload's
+   results painted (file input change -> first result image loaded); a slider move answered
+   (key press -> results replaced) and the callback's own server time; ``search()`` server
+   time in-process.
+3. Load: 20 simulated users (threads, a bounded loop of page loads, hovers and thumbnails)
+   for 60 s against gunicorn with 2 workers on 127.0.0.1: requests, errors, p50/p95.
+
+Usage::
+
+    .venv/bin/python bench/bench_app.py --workspace /path/to/demo-workspace [--points 50000]
+        [--users 20] [--seconds 60] [--skip-browser] [--skip-load]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from core.workspace import Workspace  # noqa: E402
+
+OUT = REPO / "bench" / "out"
+LABELS = ["Dress", "Shoes", "Hat", "Skirt", "Pants", "T-Shirt", "Shirt", "Outwear", "Blazer", "Hoodie", "Polo", "Top"]
+POINT_JS = """
+var gd = document.querySelector('#explore-map .js-plotly-plot');
+var fl = gd._fullLayout, tr = gd._fullData[arguments[0]];
+var j = arguments[1] % tr.x.length;
+return [fl.xaxis.l2p(tr.x[j]) + fl._size.l, fl.yaxis.l2p(tr.y[j]) + fl._size.t, gd._fullData.length];
+"""
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100) of ``values``."""
+    return float(np.percentile(np.asarray(values, dtype=float), q)) if values else float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Gunicorn:
+    """``gunicorn app:server`` on 127.0.0.1 with ``workers`` sync workers, for a workspace."""
+
+    def __init__(self, workspace: Path, workers: int = 2, threads: int = 1) -> None:
+        self.port = free_port()
+        env = {**os.environ, "STYLE_ATLAS_WORKSPACE": str(workspace)}
+        cmd = [str(REPO / ".venv" / "bin" / "gunicorn"), "app:server", "--bind", f"127.0.0.1:{self.port}",
+               "--workers", str(workers), "--threads", str(threads), "--timeout", "120", "--log-level", "warning"]
+        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 120
+        import requests
+
+        while time.time() < deadline:
+            try:
+                if requests.get(self.url + "/_dash-layout", timeout=2).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.5)
+        self.stop()
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def chrome() -> Any:
+    from selenium import webdriver
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = os.environ.get("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
+    for arg in ("--headless", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        opts.add_argument(arg)
+    return webdriver.Chrome(options=opts)
+
+
+# -- synthetic workspace -------------------------------------------------------------------
+def synthetic_workspace(n: int, root: Path) -> Workspace:
+    """A workspace of ``n`` synthetic items: catalog rows, a blob-shaped 2-D map, thumbnails
+    (hard links to 24 real demo thumbnails). Rebuilt only when ``n`` changes."""
+    from PIL import Image
+    from sklearn.datasets import make_blobs
+
+    from core.projection import write_projection
+
+    marker = root / "n.txt"
+    if marker.exists() and marker.read_text() == str(n):
+        return Workspace.open(root)
+    shutil.rmtree(root, ignore_errors=True)
+    ws = Workspace(root)
+    rng = np.random.default_rng(0)
+    ids = [f"{i:016x}" for i in rng.choice(2**62, size=n, replace=False)]
+    labels = [LABELS[i % len(LABELS)] for i in range(n)]
+    colours = ["#" + "".join(f"{int(v):02x}" for v in rng.integers(0, 255, 3)) for _ in range(n)]
+    items = pd.DataFrame({"item_id": ids, "source": [f"synthetic:{i}" for i in range(n)], "width": 200, "height": 200,
+                          "label": labels, "dominant_colour": colours})
+    with ws.write_artifact("items", {"synthetic": True, "n": n}) as tmp:
+        items.to_parquet(tmp / "items.parquet", index=False)
+    X, y = make_blobs(n_samples=n, centers=len(LABELS), n_features=2, cluster_std=1.2, random_state=0)
+    write_projection(ws, pd.DataFrame({"item_id": ids, "x": X[:, 0].astype(np.float32), "y": X[:, 1].astype(np.float32)}),
+                     "default", {"synthetic": True, "n": n})
+    demo = sorted((REPO / "data" / "demo" / "images").glob("*.jpg"))[:24]
+    (root / "thumbs").mkdir(exist_ok=True)
+    (root / "images").mkdir(exist_ok=True)
+    sources = []
+    for k, path in enumerate(demo):
+        im = Image.open(path).convert("RGB")
+        im.thumbnail((200, 200))
+        dst = root / f"seed-{k}.jpg"
+        im.save(dst, quality=85)
+        sources.append(dst)
+    for i, item_id in enumerate(ids):
+        src = sources[i % len(sources)]
+        os.link(src, ws.thumb_path(item_id))
+        os.link(src, ws.image_path(item_id))
+    marker.write_text(str(n))
+    return ws
+
+
+# -- 1. Explore ---------------------------------------------------------------------------------
+WAIT_MAP_JS = """
+var n = arguments[0], done = arguments[arguments.length - 1];
+function check() {
+  var gd = document.querySelector('#explore-map .js-plotly-plot');
+  if (gd && gd._fullData && gd._fullLayout && document.querySelector('#explore-map canvas')) {
+    var total = 0; gd._fullData.forEach(function (t) { total += (t.x && t.x.length) || 0; });
+    if (total >= n) { requestAnimationFrame(function () { done(performance.now()); }); return; }
+  }
+  setTimeout(check, 5);
+}
+check();
+"""
+INSTALL_HOVER_JS = """
+var gd = document.querySelector('#explore-map .js-plotly-plot');
+window.__startT = null; window.__endT = null; window.__before = null;
+gd.on('plotly_hover', function () { if (window.__startT === null) { window.__startT = performance.now(); } });
+(function poll() {
+  var img = document.querySelector('#hover-thumb');
+  if (window.__startT !== null && window.__endT === null && img && img.getAttribute('src') !== window.__before
+      && img.complete && img.naturalWidth > 0 && img.offsetParent !== null) { window.__endT = performance.now(); }
+  setTimeout(poll, 1);
+})();
+"""
+RESET_HOVER_JS = """
+var img = document.querySelector('#hover-thumb');
+window.__before = img ? img.getAttribute('src') : null; window.__startT = null; window.__endT = null;
+"""
+WAIT_END_JS = """
+var done = arguments[arguments.length - 1], t0 = performance.now();
+(function check() {
+  if (window.__endT !== null && window.__endT !== undefined) { done([window.__startT, window.__endT, window.__note || null]); return; }
+  if (performance.now() - t0 > 20000) { done([window.__startT, null, window.__note || null]); return; }
+  setTimeout(check, 5);
+})();
+"""
+
+
+def bench_explore(n: int, trials: int = 15) -> dict[str, Any]:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    t0 = time.perf_counter()
+    ws = synthetic_workspace(n, OUT / f"ws-{n // 1000}k")
+    build_s = time.perf_counter() - t0
+    server = Gunicorn(ws.root)
+    driver = chrome()
+    driver.implicitly_wait(60)
+    driver.set_script_timeout(120)
+    out: dict[str, Any] = {"points": n, "workspace_build_s": round(build_s, 1)}
+    try:
+        renders = []
+        for _ in range(3):  # first visit pays the server's map cache; then warm
+            driver.get(server.url + "/explore")
+            renders.append(float(driver.execute_async_script(WAIT_MAP_JS, n)))
+        out["first_render_ms_cold"] = round(renders[0])
+        out["first_render_ms_warm"] = round(statistics.median(renders[1:]))
+        driver.execute_script("document.querySelector('#explore-map').scrollIntoView({block: 'center'})")
+        driver.execute_script(INSTALL_HOVER_JS)
+        el = driver.find_element(By.CSS_SELECTOR, "#explore-map .js-plotly-plot")
+        rng = random.Random(0)
+        lat, misses = [], 0
+        for _ in range(trials):
+            trace = rng.randrange(len(LABELS))
+            x, y, _ = driver.execute_script(POINT_JS, trace, rng.randrange(n // len(LABELS)))
+            ActionChains(driver).move_to_element_with_offset(el, 2, 2).pause(0.3).perform()
+            driver.execute_script(RESET_HOVER_JS)
+            ActionChains(driver).move_to_element_with_offset(el, int(round(x)), int(round(y))).perform()
+            hover_t, shown_t, _ = driver.execute_async_script(WAIT_END_JS)
+            if hover_t is None or shown_t is None:
+                misses += 1
+                continue
+            lat.append(shown_t - hover_t)
+        out["hover_thumbnail_ms"] = {"p50": round(pct(lat, 50)), "p95": round(pct(lat, 95)), "max": round(max(lat)) if lat else None,
+                                     "trials": len(lat), "missed": misses}
+        payload = driver.execute_script("return performance.getEntriesByType('resource').filter(function (e) {"
+                                        " return e.name.indexOf('_dash-update-component') >= 0; })"
+                                        ".map(function (e) { return e.transferSize; })")
+        out["largest_callback_response_kb"] = round(max(payload) / 1024) if payload else None
+    finally:
+        driver.quit()
+        server.stop()
+    return out
+
+
+# -- 2. Search ----------------------------------------------------------------------------------
+WATCH_RESULTS_JS = """
+var target = arguments[0], event = arguments[1];
+var link0 = document.querySelector('#search-gallery .thumb-link');
+window.__before = link0 ? link0.getAttribute('href') + '|' + document.querySelector('#search-summary').textContent : null;
+window.__startT = null; window.__endT = null; window.__note = null;
+target.addEventListener(event, function () { if (window.__startT === null) { window.__startT = performance.now(); } }, true);
+(function poll() {
+  if (window.__endT !== null) { return; }
+  var img = document.querySelector('#search-gallery .item-card img');
+  var link = document.querySelector('#search-gallery .thumb-link');
+  var key = link ? link.getAttribute('href') + '|' + document.querySelector('#search-summary').textContent : null;
+  if (window.__startT !== null && img && img.complete && img.naturalWidth > 0 && key !== window.__before) {
+    window.__endT = performance.now(); window.__note = key; return;
+  }
+  setTimeout(poll, 1);
+})();
+"""
+
+
+def bench_search(ws: Workspace, trials: int = 5) -> dict[str, Any]:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from components import search as search_logic
+
+    items = ws.items()
+    sources = [Path(s) for s in items["source"].tolist() if Path(str(s)).is_file()]
+    rng = random.Random(1)
+    photos = rng.sample(sources, min(trials, len(sources)))
+    server = Gunicorn(ws.root)
+    driver = chrome()
+    driver.implicitly_wait(60)
+    driver.set_script_timeout(60)
+    out: dict[str, Any] = {"workspace": str(ws.root), "items": len(items)}
+    try:
+        driver.get(server.url + "/search")  # warm the worker (model load) once, then measure
+        driver.find_element(By.CSS_SELECTOR, "#search-upload input[type=file]")
+        painted: list[float] = []
+        for photo in [photos[0], *photos]:
+            driver.get(server.url + "/search")
+            box = driver.find_element(By.CSS_SELECTOR, "#search-upload input[type=file]")
+            driver.execute_script(WATCH_RESULTS_JS, box, "change")
+            box.send_keys(str(photo))
+            start, end, _ = driver.execute_async_script(WAIT_END_JS)
+            if start is not None and end is not None:
+                painted.append(end - start)
+        out["upload_to_results_painted_ms"] = {"cold_first": round(painted[0]) if painted else None,
+                                               "p50": round(pct(painted[1:], 50)), "max": round(max(painted[1:])) if len(painted) > 1 else None,
+                                               "trials": len(painted) - 1}
+        # slider: key press on the handle -> results replaced
+        item_id = items["item_id"].iloc[7]
+        round_trip, server_ms = [], []
+        for key in (Keys.END, Keys.HOME, Keys.ARROW_RIGHT, Keys.PAGE_UP, Keys.END, Keys.HOME):
+            driver.get(server.url + f"/search?item={item_id}")
+            driver.find_element(By.CSS_SELECTOR, "#search-gallery .item-card")
+            thumb = driver.find_element(By.CSS_SELECTOR, "#search-directions [role=slider]")
+            driver.execute_script(WATCH_RESULTS_JS, thumb, "keydown")
+            thumb.send_keys(key)
+            start, end, summary = driver.execute_async_script(WAIT_END_JS)
+            if start is not None and end is not None:
+                round_trip.append(end - start)
+                server_ms.append(float(summary.rsplit("·", 1)[-1].strip().split()[0]))
+        out["slider_round_trip_ms"] = {"p50": round(pct(round_trip, 50)), "max": round(max(round_trip)) if round_trip else None,
+                                       "trials": len(round_trip)}
+        out["slider_callback_server_ms"] = {"p50": round(pct(server_ms, 50), 1), "max": round(max(server_ms), 1) if server_ms else None}
+    finally:
+        driver.quit()
+        server.stop()
+    # the search callback's work in-process, many slider positions
+    dirs, _ = search_logic.directions(ws)
+    names = [d["name"] for d in dirs]
+    q = search_logic.query_from_item(ws, str(items["item_id"].iloc[7]))
+    times = []
+    for _ in range(200):
+        weights = {n: rng.uniform(-2, 2) for n in names}
+        t0 = time.perf_counter()
+        search_logic.search(ws, q, weights)
+        times.append((time.perf_counter() - t0) * 1000)
+    out["search_fn_server_ms"] = {"p50": round(pct(times, 50), 2), "p95": round(pct(times, 95), 2), "directions": names}
+    return out
+
+
+# -- 3. Load ------------------------------------------------------------------------------------
+def _page_payload(pathname: str, search: str = "") -> dict[str, Any]:
+    return {
+        "output": ".._pages_content.children..._pages_store.data..",
+        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+        "inputs": [{"id": "_pages_location", "property": "pathname", "value": pathname},
+                   {"id": "_pages_location", "property": "search", "value": search}],
+        "changedPropIds": ["_pages_location.pathname"],
+        "state": [],
+    }
+
+
+def _hover_payload(key: dict[str, Any], curve: int, point: int) -> dict[str, Any]:
+    return {
+        "output": "..explore-tooltip.show...explore-tooltip.bbox...explore-tooltip.children..",
+        "outputs": [{"id": "explore-tooltip", "property": p} for p in ("show", "bbox", "children")],
+        "inputs": [{"id": "explore-map", "property": "hoverData",
+                    "value": {"points": [{"curveNumber": curve, "pointNumber": point,
+                                          "bbox": {"x0": 10, "x1": 12, "y0": 10, "y1": 12}}]}}],
+        "changedPropIds": ["explore-map.hoverData"],
+        "state": [{"id": "explore-key", "property": "data", "value": key}],
+    }
+
+
+def bench_load(ws: Workspace, users: int = 20, seconds: float = 60.0, workers: int = 2, threads: int = 1) -> dict[str, Any]:
+    import requests
+
+    from components import explore
+
+    ids = ws.items()["item_id"].tolist()
+    key_obj = explore.current_key(ws)
+    frame = explore.map_frame(key_obj)
+    color = explore.effective_color(frame, "cluster")
+    rows = explore.trace_rows(frame, color)
+    key = key_obj.to_dict(color)
+    clusters_n = int(frame["cluster"].max()) + 1 if "cluster" in frame.columns else 0
+    pages = [("/", ""), ("/explore", ""), ("/clusters", ""), ("/training", ""), ("/search", "")]
+    server = Gunicorn(ws.root, workers=workers, threads=threads)
+    lat: dict[str, list[float]] = {"page": [], "hover": [], "thumb": [], "shell": []}
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.time() + seconds
+
+    def user(seed: int) -> None:
+        rng = random.Random(seed)
+        s = requests.Session()
+        hdr = {"Content-Type": "application/json"}
+        while time.time() < deadline:
+            r = rng.random()
+            if r < 0.05:
+                kind, call = "shell", lambda: s.get(server.url + "/explore", timeout=30)
+            elif r < 0.35:
+                roll = rng.random()
+                if roll < 0.5:
+                    path, q = pages[rng.randrange(len(pages))]
+                elif roll < 0.7 and clusters_n:
+                    path, q = "/clusters", f"?cluster={rng.randrange(clusters_n)}"
+                elif roll < 0.85:
+                    path, q = f"/item/{rng.choice(ids)}", ""
+                else:
+                    path, q = "/search", f"?item={rng.choice(ids)}"
+                body = json.dumps(_page_payload(path, q))
+                kind, call = "page", lambda b=body: s.post(server.url + "/_dash-update-component", data=b, headers=hdr, timeout=30)
+            elif r < 0.8:
+                c = rng.randrange(len(rows))
+                body = json.dumps(_hover_payload(key, c, rng.randrange(len(rows[c]))))
+                kind, call = "hover", lambda b=body: s.post(server.url + "/_dash-update-component", data=b, headers=hdr, timeout=30)
+            else:
+                kind, call = "thumb", lambda: s.get(server.url + f"/img/thumb/{rng.choice(ids)}", timeout=30)
+            t0 = time.perf_counter()
+            try:
+                resp = call()
+                ok = resp.status_code == 200
+                detail = f"{kind} HTTP {resp.status_code}"
+            except requests.RequestException as exc:
+                ok, detail = False, f"{kind} {type(exc).__name__}"
+            ms = (time.perf_counter() - t0) * 1000
+            with lock:
+                lat[kind].append(ms)
+                if not ok:
+                    errors.append(detail)
+
+    try:
+        threads_ = [threading.Thread(target=user, args=(i,)) for i in range(users)]
+        t_start = time.time()
+        for t in threads_:
+            t.start()
+        for t in threads_:
+            t.join()
+        elapsed = time.time() - t_start
+    finally:
+        server.stop()
+    every = [v for vs in lat.values() for v in vs]
+    return {
+        "users": users, "seconds": round(elapsed, 1), "gunicorn": f"{workers} workers x {threads} thread(s)",
+        "requests": len(every), "rps": round(len(every) / elapsed, 1), "errors": len(errors),
+        "error_kinds": sorted(set(errors))[:5],
+        "p50_ms": round(pct(every, 50), 1), "p95_ms": round(pct(every, 95), 1),
+        "by_kind": {k: {"n": len(v), "p50_ms": round(pct(v, 50), 1), "p95_ms": round(pct(v, 95), 1)} for k, v in lat.items()},
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workspace", default=os.environ.get("STYLE_ATLAS_WORKSPACE", str(REPO / "workspaces" / "demo")),
+                        help="a complete real workspace (search and load figures)")
+    parser.add_argument("--points", type=int, default=50_000)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--skip-load", action="store_true")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    ws = Workspace.open(args.workspace)
+    report: dict[str, Any] = {"cpu_count": os.cpu_count()}
+    if not args.skip_browser:
+        report["explore"] = bench_explore(args.points)
+        print(json.dumps({"explore": report["explore"]}, indent=1), flush=True)
+        report["search"] = bench_search(ws)
+        print(json.dumps({"search": report["search"]}, indent=1), flush=True)
+    if not args.skip_load:
+        report["load"] = bench_load(ws, args.users, args.seconds, args.workers, args.threads)
+        print(json.dumps({"load": report["load"]}, indent=1), flush=True)
+    (OUT / "bench_app.json").write_text(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
