@@ -157,14 +157,28 @@ def parse_shift(pairs: list[str]) -> dict[str, float]:
 
 
 # -- the query -------------------------------------------------------------------------------
-def embed_query_bytes(data: bytes, embedder: TripletEmbedder, backbone: str) -> np.ndarray:
-    """Decode image bytes, embed with the frozen backbone and the head: (out_dim,) unit vector."""
+def embed_query_bytes(data: bytes, embedder: TripletEmbedder, backbone: str, threads: int = 1) -> np.ndarray:
+    """Decode image bytes, embed with the frozen backbone and the head: (out_dim,) unit vector.
+
+    ``threads``: torch intra-op threads for this one image (restored afterwards; 0 keeps torch's
+    setting). One thread is much faster on a busy machine: a single 224 px forward pass gains
+    little from parallelism and loses a lot to oversubscribed cores.
+    """
+    import torch
+
     from core.embedding import embed_pil
     from core.images import decode_image
 
     image = decode_image(data)
-    feats = embed_pil([image], backbone).features
-    return embedder.transform(feats)[0]
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        feats = embed_pil([image], backbone).features
+        return embedder.transform(feats)[0]
+    finally:
+        if threads:
+            torch.set_num_threads(before)
 
 
 def _cluster_of(ws: Workspace, vector_source: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
@@ -195,6 +209,7 @@ def similar(
     run_id: str = "default",
     fetch_policy: FetchPolicy | None = None,
     with_cluster: bool = True,
+    threads: int = 1,
 ) -> QueryResult:
     """Items most similar to a query image, optionally shifted along named directions.
 
@@ -208,6 +223,7 @@ def similar(
     run_id : which ``similarity/<run_id>``.
     fetch_policy : limits for URL queries (tests use its allow-list).
     with_cluster : also report the query's cluster where a clustering exists.
+    threads : torch threads for embedding the query image (see :func:`embed_query_bytes`).
     """
     import time
 
@@ -246,7 +262,7 @@ def similar(
             query = {"kind": "bytes", "n_bytes": len(data_b)}
         timings["fetch_read"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        q = embed_query_bytes(data_b, embedder, backbone)
+        q = embed_query_bytes(data_b, embedder, backbone, threads)
         cluster_src = {"image_bytes": data_b}
     timings["embed"] = (time.perf_counter() - t0) * 1000
     t0 = time.perf_counter()
