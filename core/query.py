@@ -44,8 +44,10 @@ class QueryResult:
         (``score`` = cosine similarity of the shifted query and the item).
     query : what was asked: ``{"kind": "path"|"bytes"|"url"|"item", ...}``.
     shift : the direction weights applied.
-    cluster : the query's cluster (``{"run_id", "cluster"}`` with ``"outlier"`` for none),
-        or None where no clustering exists (``cluster_note`` says why).
+    cluster : the query's cluster from ``core.cluster_step.assign_image``: ``{"run_id",
+        "cluster", "name", "confidence", "similarity", "outlier"}`` (``name`` is ``"outlier"``
+        and ``cluster`` None for an outlier), or None where no clustering exists
+        (``cluster_note`` says why).
     """
 
     results: list[dict[str, Any]]
@@ -181,20 +183,37 @@ def embed_query_bytes(data: bytes, embedder: TripletEmbedder, backbone: str, thr
             torch.set_num_threads(before)
 
 
-def _cluster_of(ws: Workspace, vector_source: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
-    """The query's cluster via ``core.cluster_step.assign_image`` where that exists."""
+def _cluster_of(ws: Workspace, data: bytes, cluster_run: str | None, threads: int = 1,
+                ) -> tuple[dict[str, Any] | None, str | None]:
+    """The query's cluster via ``core.cluster_step.assign_image`` where a clustering exists.
+
+    Returns (assignment dict with ``"name": "outlier"`` for an outlier, None) or (None, why not).
+    """
     if importlib.util.find_spec("core.cluster_step") is None:
         return None, "no clustering module (core.cluster_step) in this build"
-    mod = importlib.import_module("core.cluster_step")
-    assign = getattr(mod, "assign_image", None)
+    assign = getattr(importlib.import_module("core.cluster_step"), "assign_image", None)
     if assign is None:
         return None, "core.cluster_step has no assign_image"
-    if not ws.names("clusters/"):
+    runs = [n.split("/", 1)[1] for n in ws.names("clusters/")]
+    if not runs:
         return None, "no clustering in this workspace"
+    run = cluster_run or ("default" if "default" in runs else runs[0])
+    if run not in runs:
+        return None, f"no clustering {run!r}; known: {', '.join(runs)}"
+    import torch
+
+    from core.images import decode_image
+
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
     try:
-        return assign(ws, **vector_source), None
+        return assign(ws, decode_image(data), run).to_dict(), None
     except StyleAtlasError as exc:
         return None, str(exc)
+    finally:
+        if threads:
+            torch.set_num_threads(before)
 
 
 def similar(
@@ -209,6 +228,7 @@ def similar(
     run_id: str = "default",
     fetch_policy: FetchPolicy | None = None,
     with_cluster: bool = True,
+    cluster_run: str | None = None,
     threads: int = 1,
 ) -> QueryResult:
     """Items most similar to a query image, optionally shifted along named directions.
@@ -223,6 +243,7 @@ def similar(
     run_id : which ``similarity/<run_id>``.
     fetch_policy : limits for URL queries (tests use its allow-list).
     with_cluster : also report the query's cluster where a clustering exists.
+    cluster_run : which ``clusters/<run>`` (default: ``default``, else the first one).
     threads : torch threads for embedding the query image (see :func:`embed_query_bytes`).
     """
     import time
@@ -239,13 +260,13 @@ def similar(
     timings = {"load": (time.perf_counter() - t0) * 1000}
     backbone = str(art.config.get("backbone", "efficientnet-lite0"))
     query: dict[str, Any]
-    cluster_src: dict[str, Any]
+    data_b = b""
     exclude: str | None = None
     t0 = time.perf_counter()
     if item_id is not None:
         row = art.row_of(item_id)
         q = np.asarray(art.embeddings[row], dtype=np.float32)
-        query, exclude, cluster_src = {"kind": "item", "item_id": item_id}, item_id, {"item_id": item_id}
+        query, exclude = {"kind": "item", "item_id": item_id}, item_id
     else:
         if path is not None:
             p = Path(path)
@@ -263,7 +284,6 @@ def similar(
         timings["fetch_read"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         q = embed_query_bytes(data_b, embedder, backbone, threads)
-        cluster_src = {"image_bytes": data_b}
     timings["embed"] = (time.perf_counter() - t0) * 1000
     t0 = time.perf_counter()
     if weights:
@@ -280,5 +300,12 @@ def similar(
             continue
         results.append({"rank": len(results) + 1, "item_id": i, "score": round(float(s), 6),
                         "label": labels.get(i)})
-    cluster, note = _cluster_of(ws, cluster_src) if with_cluster else (None, "not requested")
+    cluster: dict[str, Any] | None = None
+    note: str | None = "not requested"
+    if with_cluster:
+        t0 = time.perf_counter()
+        if item_id is not None:
+            data_b = ws.image_path(item_id).read_bytes() if ws.image_path(item_id).is_file() else b""
+        cluster, note = _cluster_of(ws, data_b, cluster_run, threads) if data_b else (None, "no image")
+        timings["cluster"] = (time.perf_counter() - t0) * 1000
     return QueryResult(results, query, weights, cluster, note, {k_: round(v, 2) for k_, v in timings.items()})

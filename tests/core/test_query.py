@@ -258,3 +258,32 @@ def test_cli_similar_and_directions_json(trained: tuple[Workspace, dict], capsys
     assert _cli(["similar", "--workspace", str(ws.root), "--item", item, "--k", "2"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3 and lines[1].split()[0] == "1"
+
+
+@pytest.mark.backbone
+def test_lite0_end_to_end_query_by_image(small_workspace: Workspace, tmp_path: Path) -> None:
+    """Real lite0 features of ~110 demo photos: train, then an item's own photo comes back first."""
+    ws = Workspace(shutil.copytree(small_workspace.root, tmp_path / "ws"))
+    summary = train_similarity(ws, SimilarityConfig(epochs=3, validation_fraction=0.2))
+    ev = summary["evaluation"]
+    assert 0.0 <= ev["tuned"]["label_precision_at_10"] <= 1.0
+    item = ws.items()["item_id"].iloc[7]
+    res = similar(ws, path=ws.image_path(item), k=5)
+    assert res.results[0]["item_id"] == item and res.results[0]["score"] > 0.99
+    assert set(res.timings_ms) >= {"embed", "search"}
+
+
+def test_query_reports_its_cluster_where_a_clustering_exists(trained: tuple[Workspace, dict], tmp_path: Path) -> None:
+    from core.cluster_step import ClusterConfig, cluster_workspace
+
+    ws, _ = trained
+    item = ws.items()["item_id"].iloc[5]
+    before = similar(ws, item_id=item, k=3)
+    assert before.cluster is None and before.cluster_note == "no clustering in this workspace"
+    copy = Workspace(shutil.copytree(ws.root, tmp_path / "ws"))
+    cluster_workspace(copy, ClusterConfig(backbone="colour-histogram", k_init=4, k_max=6, n_epochs=3, min_epochs=1,
+                                          hidden_dim=32, out_dim=16, baseline=False, checkpoint_every=100))
+    for res in (similar(copy, item_id=item, k=3), similar(copy, data=copy.image_path(item).read_bytes(), k=3)):
+        assert res.cluster is not None and res.cluster["run_id"] == "default"
+        assert res.cluster["outlier"] == (res.cluster["name"] == "outlier")
+        assert res.cluster["outlier"] or isinstance(res.cluster["cluster"], int)
