@@ -21,14 +21,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.index import AnnIndex, _normalise as l2_normalise, choose_params, exact_topk  # noqa: E402
+from core.index import AnnIndex, choose_params, exact_topk, normalise_rows  # noqa: E402
 
 
 def clustered(n: int, dim: int, n_centres: int, spread: float, rng: np.random.Generator) -> np.ndarray:
     """(n, dim) unit vectors: random unit centres plus isotropic noise of scale ``spread``."""
-    centres = l2_normalise(rng.normal(size=(n_centres, dim)))
+    centres = normalise_rows(rng.normal(size=(n_centres, dim)))
     which = rng.integers(0, n_centres, size=n)
-    return l2_normalise(centres[which] + spread * rng.normal(size=(n, dim)) / np.sqrt(dim))
+    return normalise_rows(centres[which] + spread * rng.normal(size=(n, dim)) / np.sqrt(dim))
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from annoy import AnnoyIndex
 
 from core.errors import InvalidInputError, MissingArtifactError
 
-__all__ = ["AnnIndex", "IndexParams", "build_measured", "choose_params", "exact_topk", "measure_recall"]
+__all__ = ["AnnIndex", "IndexParams", "build_measured", "choose_params", "exact_topk", "measure_recall", "normalise_rows"]
 
 METRIC = "angular"
 INDEX_FILE = "index.ann"
@@ -31,7 +31,7 @@ IDS_FILE = "ids.npy"
 SIDECAR_FILE = "index.json"
 
 
-def _normalise(x: np.ndarray) -> np.ndarray:
+def normalise_rows(x: np.ndarray) -> np.ndarray:
     """(n, d) rows scaled to unit L2 norm, float32."""
     x = np.asarray(x, dtype=np.float32)
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
@@ -262,7 +262,7 @@ def _recall_per_query(
     index: AnnIndex, base: np.ndarray, queries: np.ndarray, k: int, search_k: int | None
 ) -> tuple[np.ndarray, float]:
     """(n,) recall@k of each query, and mean ms per annoy query."""
-    truth = exact_topk(_normalise(base), _normalise(queries), k)
+    truth = exact_topk(normalise_rows(base), normalise_rows(queries), k)
     t0 = time.perf_counter()
     found = [index.query_rows(q, k, search_k)[0] for q in queries]
     ms = (time.perf_counter() - t0) * 1000 / max(len(queries), 1)
