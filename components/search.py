@@ -101,7 +101,7 @@ def query_from_bytes(ws: Workspace, data: bytes, name: str = "upload") -> dict[s
         "item_id": None,
         "preview": preview_data_uri(data),
         "vector": np.asarray(vector, dtype=np.float32).round(6).tolist(),
-        "cluster": _cluster_of_image(ws, data),
+        "cluster": None,  # filled by query_cluster() in a second callback: results first
     }
 
 
@@ -151,6 +151,24 @@ def preview_data_uri(data: bytes, size: int = 240) -> str:
     buf = io.BytesIO()
     image.convert("RGB").save(buf, format="JPEG", quality=80)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def query_cluster(ws: Workspace, q: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The query's cluster: stored for a catalog item; for an upload or a URL, assigned now
+    from its preview (``core.cluster_step.assign_image``, slow, so the page asks for it after
+    showing the results)."""
+    if not q:
+        return None
+    if q.get("cluster") is not None or q.get("kind") == "item":
+        return q.get("cluster")
+    preview = str(q.get("preview") or "")
+    if not preview.startswith("data:image/") or ";base64," not in preview:
+        return None
+    try:
+        data = base64.b64decode(preview.split(",", 1)[1], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return _cluster_of_image(ws, data)
 
 
 def directions(ws: Workspace) -> tuple[list[dict[str, Any]], list[str]]:

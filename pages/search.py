@@ -40,6 +40,8 @@ def _query_panel() -> dbc.Card:
                         class_name="mb-3",
                     ),
                     html.Div(id="search-query-view"),
+                    dcc.Loading(html.Div(id="search-query-cluster", className="small text-muted"), type="dot",
+                                delay_show=300),
                 ]
             ),
         ],
@@ -169,15 +171,24 @@ def _results(q: dict[str, Any] | None, values: list[float | None], ids: list[dic
     cards = [ui.item_card(r["item_id"], r["label"] or "unlabelled", badge=f"{r['score']:.2f}") for r in results]
     shift = ", ".join(f"{n} {w:+.1f}" for n, w in weights.items())
     summary = f"{len(results)} results" + (f" shifted by {shift}" if shift else "") + f" · {ms:.0f} ms"
-    names = clusterdata.display_names(ws) if ws.has("clusters/default") else {}
-    cluster = search.cluster_text(q.get("cluster"), names)
     view = html.Div(
         [
             html.Img(src=q.get("preview"), className="query-image mb-2", id="search-query-image") if q.get("preview") else None,
             html.Div(q.get("title") or "", className="fw-semibold text-truncate"),
-            html.Div(cluster, className="small text-muted", id="search-query-cluster") if cluster else None,
             dcc.Link("Open item", href=f"/item/{q['item_id']}", className="small")
             if q.get("item_id") and q["item_id"] in cat else None,
         ]
     )
     return ui.gallery(cards, id="search-gallery"), summary, view
+
+
+@callback(
+    Output("search-query-cluster", "children"),
+    Input("search-query", "data"),
+)
+def _cluster(q: dict[str, Any] | None) -> Any:
+    ws = open_workspace()
+    if ws is None or not q or not ws.has("clusters/default"):
+        return None
+    text = search.cluster_text(search.query_cluster(ws, q), clusterdata.display_names(ws))
+    return html.Span(text, id="search-cluster-text") if text else None

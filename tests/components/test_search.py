@@ -125,3 +125,12 @@ def test_cluster_text(cluster, expected) -> None:
 def test_preview_is_a_small_jpeg() -> None:
     uri = search.preview_data_uri(_png())
     assert uri.startswith("data:image/jpeg;base64,")
+
+
+def test_query_cluster_of_an_item_and_of_nothing(tiny_clustered_ws: Workspace) -> None:
+    item_id = tiny_clustered_ws.items()["item_id"].iloc[0]
+    q = search.query_from_item(tiny_clustered_ws, item_id)
+    cluster = search.query_cluster(tiny_clustered_ws, q)
+    assert cluster is not None and cluster["cluster"] >= 0 and not cluster["outlier"]
+    assert search.query_cluster(tiny_clustered_ws, None) is None
+    assert search.query_cluster(tiny_clustered_ws, {"kind": "bytes", "preview": "not a data uri"}) is None
