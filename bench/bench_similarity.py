@@ -6,6 +6,12 @@ run, then times query by image end to end (read file, decode, embed with the bac
 shift, annoy search) on original demo photos, one at a time.
 
     .venv/bin/python bench/bench_similarity.py --workspace /work/ws-demo [--reuse] [--queries 60]
+
+With ``--fashion-mnist N`` the workspace (a new folder) is first filled with the first N
+Fashion-MNIST test images (``core.fashion_mnist``), ingested and embedded with lite0 and two
+augmented views, and the query-latency part is skipped:
+
+    .venv/bin/python bench/bench_similarity.py --workspace /tmp/ws-fm --fashion-mnist 2000
 """
 
 from __future__ import annotations
@@ -33,8 +39,21 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=SimilarityConfig.epochs)
     ap.add_argument("--queries", type=int, default=60)
     ap.add_argument("--shift", default="stripes=1.0", help="direction applied in the timed queries ('' for none)")
+    ap.add_argument("--fashion-mnist", type=int, default=0, metavar="N",
+                    help="build the workspace from the first N Fashion-MNIST test images first")
     args = ap.parse_args()
-    ws = Workspace(args.workspace, create=False)
+    if args.fashion_mnist:
+        from core import pipeline
+        from core.fashion_mnist import write_png_folder
+
+        ws = Workspace(args.workspace)
+        t0 = time.perf_counter()
+        csv_path = write_png_folder(args.workspace.parent / (args.workspace.name + "-src"), limit=args.fashion_mnist)
+        pipeline.ingest(ws, csv_path)
+        pipeline.embed(ws)
+        print(f"Fashion-MNIST: {len(ws.items())} images ingested and embedded in {time.perf_counter() - t0:.0f} s")
+    else:
+        ws = Workspace(args.workspace, create=False)
 
     if not args.reuse:
         t0 = time.perf_counter()
@@ -51,6 +70,12 @@ def main() -> None:
               f"  tuned {ev['tuned_all_queries']['label_precision_at_10']:.4f}")
     meta = art.index.meta
     print(f"  index: n_trees={meta['n_trees']} search_k={meta['search_k']} recall@10={meta['recall_at_10']}")
+    for d in art.directions.values():
+        p = d.provenance
+        print(f"  direction {d.name}: {d.source}, {p.get('n_positive')}+/{p.get('n_negative')}-, "
+              f"auc {p.get('auc')} ({p.get('auc_kind')})")
+    if args.fashion_mnist:
+        return
 
     items = ws.items()
     rng = np.random.default_rng(0)
