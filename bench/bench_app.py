@@ -429,14 +429,16 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--skip-explore", action="store_true")
     parser.add_argument("--skip-load", action="store_true")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     ws = Workspace.open(args.workspace)
     report: dict[str, Any] = {"cpu_count": os.cpu_count()}
     if not args.skip_browser:
-        report["explore"] = bench_explore(args.points)
-        print(json.dumps({"explore": report["explore"]}, indent=1), flush=True)
+        if not args.skip_explore:
+            report["explore"] = bench_explore(args.points)
+            print(json.dumps({"explore": report["explore"]}, indent=1), flush=True)
         report["search"] = bench_search(ws)
         print(json.dumps({"search": report["search"]}, indent=1), flush=True)
     if not args.skip_load:

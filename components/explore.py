@@ -205,7 +205,8 @@ def build_figure(frame: pd.DataFrame, color_by: str = "cluster", names: dict[int
             "paper_bgcolor": "white",
             "xaxis": {"visible": False},
             "yaxis": {"visible": False, "scaleanchor": "x"},
-            "legend": {"itemsizing": "constant", "bgcolor": "rgba(255,255,255,0.8)", "font": {"size": 11}},
+            "legend": {"itemsizing": "constant", "bgcolor": "rgba(255,255,255,0.8)", "font": {"size": 11},
+                       "y": 0.93, "yanchor": "top"},
         },
     }
 
@@ -261,6 +262,16 @@ def selected_ids(frame: pd.DataFrame, rows: list[np.ndarray], selected_data: dic
         return []
     picked = sorted({r for r in (_row_of(p, rows) for p in selected_data["points"]) if r is not None and 0 <= r < len(frame)})
     return frame["item_id"].iloc[picked].tolist()
+
+
+def clicked_href(frame: pd.DataFrame, rows: list[np.ndarray], click_data: dict[str, Any] | None) -> str | None:
+    """The item page of a clicked map point (``clickData``), or None."""
+    if not click_data or not click_data.get("points"):
+        return None
+    row = _row_of(click_data["points"][0], rows)
+    if row is None or not 0 <= row < len(frame):
+        return None
+    return f"/item/{frame['item_id'].iloc[row]}"
 
 
 def tray_summary(n: int) -> str:

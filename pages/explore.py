@@ -99,7 +99,8 @@ def layout(map: str | None = None, color: str | None = None, **_query: Any) -> h
     )
     return html.Div(
         [
-            ui.page_header("Explore the collection", f"{len(frame):,} photos on the map. Hover to preview; lasso to collect.",
+            ui.page_header("Explore the collection",
+                           f"{len(frame):,} photos on the map. Hover to preview, click to open, lasso to collect.",
                            right=controls),
             hint,
             dbc.Row(
@@ -128,6 +129,7 @@ def layout(map: str | None = None, color: str | None = None, **_query: Any) -> h
             ),
             dcc.Store(id="explore-key", data=key.to_dict(color_by)),
             dcc.Store(id="tray-ids", data=[]),
+            dcc.Location(id="explore-nav", refresh="callback-nav"),
         ],
         id="page-explore",
     )
@@ -205,3 +207,17 @@ def _save(_t: int | None, _p: int | None, _n: int | None, ids: list[str], tag: s
     action = {"tray-save-tag": "tag", "tray-add-positive": "positive", "tray-add-negative": "negative"}[ctx.triggered_id]
     message, colour = explore.save_tray(ws, ids or [], action, tag if action == "tag" else direction)
     return ui.alert(message, colour, id="tray-alert")
+
+
+@callback(
+    Output("explore-nav", "href"),
+    Input("explore-map", "clickData"),
+    State("explore-key", "data"),
+    prevent_initial_call=True,
+)
+def _open(click: dict[str, Any] | None, key: dict[str, Any] | None) -> Any:
+    if not key:
+        return no_update
+    map_key = explore.MapKey.from_dict(key)
+    href = explore.clicked_href(explore.map_frame(map_key), explore.cached_trace_rows(map_key, key.get("color_by")), click)
+    return href or no_update

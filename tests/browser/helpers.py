@@ -48,3 +48,10 @@ def lasso(duo, fraction: float = 0.35) -> None:
     for x, y in corners[1:]:
         chain = chain.move_to_element_with_offset(el, int(x), int(y)).pause(0.05)
     chain.release().perform()
+
+
+def click_point(duo, trace: int = 0, point: int = 0) -> None:
+    """Click a point of the map."""
+    el = map_element(duo)
+    x, y, _, _ = point_offset(duo, trace, point)
+    ActionChains(duo.driver).move_to_element_with_offset(el, x, y).pause(0.2).click().perform()

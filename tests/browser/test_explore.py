@@ -6,7 +6,7 @@ import pytest
 
 from core.annotations import Annotations
 from tests.browser.conftest import console_errors, screenshot
-from tests.browser.helpers import hover_point, lasso
+from tests.browser.helpers import click_point, hover_point, lasso
 
 pytestmark = pytest.mark.browser
 
@@ -23,6 +23,11 @@ def test_hover_shows_thumbnail(atlas, app_workspace) -> None:
     atlas.wait_for_element("#map-tooltip-body")
     assert atlas.driver.execute_script("return document.querySelector('#hover-thumb').naturalWidth") > 0
     screenshot(atlas, "explore-hover")
+    assert console_errors(atlas) == []
+    # clicking the point opens that item
+    click_point(atlas, trace=0, point=0)
+    atlas.wait_for_element("#detail-image", timeout=20)
+    assert atlas.driver.current_url.endswith(f"/item/{item_id}")
     assert console_errors(atlas) == []
 
 

@@ -119,3 +119,12 @@ def test_save_tray_needs_a_name(tiny_ws: Workspace) -> None:
     ids = tiny_ws.items()["item_id"].tolist()
     assert explore.save_tray(tiny_ws, ids, "tag", "  ")[1] == "warning"
     assert explore.save_tray(tiny_ws, ids, "tag", "x" * 100)[1] == "danger"
+
+
+def test_click_opens_the_item(tiny_ws: Workspace) -> None:
+    frame = _frame(tiny_ws)
+    rows = explore.trace_rows(frame, "colour")
+    assert explore.clicked_href(frame, rows, {"points": [{"curveNumber": 0, "pointNumber": 4}]}) == \
+        f"/item/{frame['item_id'].iloc[4]}"
+    assert explore.clicked_href(frame, rows, {"points": [{"curveNumber": 3, "pointNumber": 0}]}) is None
+    assert explore.clicked_href(frame, rows, None) is None
