@@ -22,7 +22,7 @@ EXPECTED: tuple[tuple[str, str], ...] = (
     ("similarity/default", "the tuned similarity index (Search, neighbours, sliders)"),
     ("projection/default", "the 2-D map (Explore)"),
 )
-SAMPLE_SIZE = 12
+SAMPLE_SIZE = 10
 
 
 @dataclass

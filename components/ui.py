@@ -118,13 +118,18 @@ def gallery(cards: Sequence[Any], min_width: int = 150, **kwargs: Any) -> html.D
     return html.Div(list(cards), className="gallery", style={"--card-min": f"{min_width}px"}, **kwargs)
 
 
+def _is_text(value: Any) -> bool:
+    """A value that is words rather than a number (shown smaller)."""
+    return isinstance(value, str) and not value.replace(",", "").replace(".", "").isdigit()
+
+
 def stat_card(label: str, value: Any, hint: str | None = None, **kwargs: Any) -> dbc.Card:
     """A big number with a label."""
     return dbc.Card(
         dbc.CardBody(
             [
                 html.Div(label, className="text-uppercase small text-muted fw-semibold"),
-                html.Div(value, className="stat-value"),
+                html.Div(value, className="stat-value" + (" stat-text" if _is_text(value) else "")),
                 html.Div(hint, className="small text-muted") if hint else None,
             ]
         ),

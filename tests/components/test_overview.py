@@ -31,7 +31,7 @@ def test_summary_of_a_workspace(tiny_ws: Workspace) -> None:
     assert {"items", "features/efficientnet-lite0", "projection/default"} <= names
     missing = {m["name"]: m["command"] for m in s.missing}
     assert "clusters/default" in missing and "python -m core cluster" in missing["clusters/default"]
-    assert len(s.samples) == 6
+    assert len(s.samples) == 6  # all of them (fewer than SAMPLE_SIZE)
     text = _text(overview.render(s))
     assert "Photos" in text and "python -m core cluster" in text
 
