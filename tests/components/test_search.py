@@ -134,3 +134,10 @@ def test_query_cluster_of_an_item_and_of_nothing(tiny_clustered_ws: Workspace) -
     assert cluster is not None and cluster["cluster"] >= 0 and not cluster["outlier"]
     assert search.query_cluster(tiny_clustered_ws, None) is None
     assert search.query_cluster(tiny_clustered_ws, {"kind": "bytes", "preview": "not a data uri"}) is None
+
+
+@pytest.mark.parametrize("url, message", [("", "Paste the address"), ("http://127.0.0.1:9/x.jpg", "Could not use that address"),
+                                          ("ftp://example.com/x.jpg", "Could not use that address")])
+def test_url_query_refuses_bad_addresses(tiny_sim_ws: Workspace, url: str, message: str) -> None:
+    with pytest.raises(search.SearchError, match=message):
+        search.query_from_url(tiny_sim_ws, url)
