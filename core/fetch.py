@@ -84,7 +84,7 @@ def _resolve(host: str, port: int, allow: list[IPNetwork]) -> IPAddress:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise InvalidInputError(f"cannot resolve host {host!r}: {exc}") from exc
-    addrs = list(dict.fromkeys(info[4][0] for info in infos))
+    addrs = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addrs:
         raise InvalidInputError(f"host {host!r} has no address")
     checked = [check_address(a, allow) for a in addrs]

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from annoy import AnnoyIndex
@@ -25,7 +25,7 @@ from core.errors import InvalidInputError, MissingArtifactError
 
 __all__ = ["AnnIndex", "IndexParams", "build_measured", "choose_params", "exact_topk", "measure_recall", "normalise_rows"]
 
-METRIC = "angular"
+METRIC: Literal["angular"] = "angular"
 INDEX_FILE = "index.ann"
 IDS_FILE = "ids.npy"
 SIDECAR_FILE = "index.json"

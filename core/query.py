@@ -294,7 +294,7 @@ def similar(
     ids, scores = art.index.query(q, k + (1 if exclude else 0))
     timings["search"] = (time.perf_counter() - t0) * 1000
     labels = _labels(ws, run_id)
-    results = []
+    results: list[dict[str, Any]] = []
     for i, s in zip(ids.tolist(), scores.tolist(), strict=True):
         if i == exclude or len(results) == k:
             continue

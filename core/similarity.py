@@ -43,6 +43,9 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
 class SimilarityHead(nn.Module):
     """Standardise, MLP, L2-normalise: (B, in_dim) -> (B, out_dim) unit vectors."""
 
+    mean: torch.Tensor
+    scale: torch.Tensor
+
     def __init__(self, in_dim: int, out_dim: int = 64, hidden_dim: int = 512, dropout: float = 0.1) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(in_dim))
