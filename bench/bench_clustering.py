@@ -98,8 +98,7 @@ def main() -> None:
     p.add_argument("--workspace", type=Path, help="demo: a workspace with lite0 features of the demo catalog")
     p.add_argument("--k", type=int, default=None, help="demo: k (default: number of labelled classes)")
     p.add_argument("--limit", type=int, default=None, help="fashion-mnist: first N test images only")
-    p.add_argument("rest", nargs=argparse.REMAINDER, help="fashion-mnist: extra `evaluate` options")
-    args = p.parse_args()
+    args, rest = p.parse_known_args()  # fashion-mnist: anything else goes to `evaluate`
     if args.which == "reassign":
         bench_reassign()
     elif args.which == "demo":
@@ -107,7 +106,7 @@ def main() -> None:
             p.error("demo needs --workspace WS (e.g. built by `python -m core run --workspace WS`)")
         bench_demo(args.workspace, args.k)
     else:
-        bench_fashion_mnist(args.limit, args.rest)
+        bench_fashion_mnist(args.limit, rest)
 
 
 if __name__ == "__main__":

@@ -300,8 +300,13 @@ class AdaptiveDeepCluster:
             max_iter=self.kmeans_max_iter,
             random_state=seed,
             reassignment_ratio=0.0,
+            compute_labels=False,
         )
-        km.fit(Z)
+        from threadpoolctl import threadpool_limits
+
+        # mini-batch steps are small: one thread is as fast unloaded and far faster on busy cores
+        with threadpool_limits(limits=1):
+            km.fit(Z)
         return _unit(km.cluster_centers_)
 
     @staticmethod
@@ -788,8 +793,11 @@ def _with_labels(dist: Any, Z: np.ndarray, centroids: np.ndarray, labels: np.nda
 def _class_means(Z: np.ndarray, labels: np.ndarray, k: int, fallback: np.ndarray | None) -> np.ndarray:
     """Unit-norm mean of each cluster's rows of ``Z`` (n, d) → (k, d); an empty cluster keeps
     its ``fallback`` row (or gets a random member's row)."""
-    out = np.zeros((k, Z.shape[1]), np.float64)
-    np.add.at(out, labels, Z)
+    from scipy.sparse import csr_matrix
+
+    labels = np.asarray(labels, dtype=np.int64)
+    onehot = csr_matrix((np.ones(len(labels), np.float32), (labels, np.arange(len(labels)))), shape=(k, len(labels)))
+    out = np.asarray(onehot @ Z, dtype=np.float64)
     sizes = np.bincount(labels, minlength=k)
     for j in np.flatnonzero(sizes == 0):
         out[j] = fallback[j] if fallback is not None and j < len(fallback) else Z[j % len(Z)]
