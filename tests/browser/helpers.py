@@ -55,3 +55,24 @@ def click_point(duo, trace: int = 0, point: int = 0) -> None:
     el = map_element(duo)
     x, y, _, _ = point_offset(duo, trace, point)
     ActionChains(duo.driver).move_to_element_with_offset(el, x, y).pause(0.2).click().perform()
+
+
+_CENTRAL_JS = """
+var gd = document.querySelector(arguments[0]);
+var fl = gd._fullLayout, best = [0, 0], bestD = Infinity;
+var cx = fl._size.w / 2, cy = fl._size.h / 2;
+gd._fullData.forEach(function (tr, t) {
+  for (var j = 0; j < tr.x.length; j++) {
+    var dx = fl.xaxis.l2p(tr.x[j]) - cx, dy = fl.yaxis.l2p(tr.y[j]) - cy, d = dx * dx + dy * dy;
+    if (d < bestD) { bestD = d; best = [t, j]; }
+  }
+});
+return best;
+"""
+
+
+def central_point(duo) -> tuple[int, int]:
+    """(trace, point) of the point nearest the middle of the map (away from legend and mode bar)."""
+    map_element(duo)
+    trace, point = duo.driver.execute_script(_CENTRAL_JS, MAP)
+    return int(trace), int(point)

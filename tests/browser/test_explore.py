@@ -6,7 +6,7 @@ import pytest
 
 from core.annotations import Annotations
 from tests.browser.conftest import console_errors, screenshot
-from tests.browser.helpers import click_point, hover_point, lasso
+from tests.browser.helpers import central_point, click_point, hover_point, lasso
 
 pytestmark = pytest.mark.browser
 
@@ -14,7 +14,8 @@ pytestmark = pytest.mark.browser
 def test_hover_shows_thumbnail(atlas, app_workspace) -> None:
     atlas.driver.set_window_size(1400, 1000)
     atlas.wait_for_page(url=atlas.server_url + "/explore")
-    hover_point(atlas, trace=0, point=0)
+    trace, point = central_point(atlas)
+    hover_point(atlas, trace=trace, point=point)
     atlas.wait_for_element("#hover-thumb", timeout=10)
     src = atlas.find_element("#hover-thumb").get_attribute("src")
     item_id = src.rsplit("/", 1)[-1]
@@ -25,7 +26,7 @@ def test_hover_shows_thumbnail(atlas, app_workspace) -> None:
     screenshot(atlas, "explore-hover")
     assert console_errors(atlas) == []
     # clicking the point opens that item
-    click_point(atlas, trace=0, point=0)
+    click_point(atlas, trace=trace, point=point)
     atlas.wait_for_element("#detail-image", timeout=20)
     assert atlas.driver.current_url.endswith(f"/item/{item_id}")
     assert console_errors(atlas) == []
