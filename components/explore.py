@@ -311,4 +311,4 @@ def direction_status(name: str, n_pos: int, n_neg: int, minimum: int = MIN_DIREC
     need = [f"{minimum - n} more {side}" for side, n in (("positive", n_pos), ("negative", n_neg)) if n < minimum]
     if need:
         return text + f" It needs at least {minimum} on each side: add " + " and ".join(need) + "."
-    return text + " Enough to build it: rebuild the similarity step to use it."
+    return text + " Enough to use it: it is a slider on the Search page."

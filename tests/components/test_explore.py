@@ -103,7 +103,7 @@ def test_save_tray_as_tag_and_direction(tiny_ws: Workspace) -> None:
     assert "needs at least 3" in msg and "1 more positive" in msg and "3 more negative" in msg
     explore.save_tray(tiny_ws, ids[2:5], "negative", "stripes")
     msg, _ = explore.save_tray(tiny_ws, ids[5:], "positive", "stripes")
-    assert "Enough to build it" in msg
+    assert "slider on the Search page" in msg
     [d] = Annotations(tiny_ws.annotations_path).direction_examples()
     assert d.positive_ids == (ids[0], ids[1], ids[5]) and d.negative_ids == tuple(ids[2:5])
 
