@@ -75,6 +75,7 @@ def render(ws: Workspace | None, item_id: str) -> html.Div:
     if ws is None or not is_item_id(item_id) or item_id not in catalog(ws):
         return ui.not_found("item", str(item_id))
     meta = catalog(ws).row(item_id)
+    title = str(meta.get("label") or "Unlabelled photo")
     cluster = item_cluster(ws, item_id)
     near, source = neighbours(ws, item_id, k=12)
     cat = catalog(ws)
@@ -109,14 +110,14 @@ def render(ws: Workspace | None, item_id: str) -> html.Div:
     return html.Div(
         [
             ui.page_header(
-                meta.get("label") or "Unlabelled photo",
+                title,
                 f"Item {item_id}",
                 right=dbc.Button("Find similar", href=f"/search?item={item_id}", color="primary", id="find-similar"),
             ),
             dbc.Row(
                 [
                     dbc.Col(html.Div(html.Img(src=full_url(item_id), className="detail-image", id="detail-image",
-                                              alt=meta.get("label") or item_id), className="detail-frame"), lg=6),
+                                              alt=title), className="detail-frame"), lg=6),
                     dbc.Col(
                         [
                             dbc.Card([dbc.CardHeader("Details"), dbc.CardBody(info)], class_name="shadow-sm mb-3"),

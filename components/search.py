@@ -123,7 +123,7 @@ def query_from_url(ws: Workspace, url: str | None, max_bytes: int = 20 * 2**20) 
 
 def query_from_item(ws: Workspace, item_id: str | None) -> dict[str, Any]:
     """A query from a catalog item (its stored tuned embedding)."""
-    if not is_item_id(item_id) or item_id not in catalog(ws):
+    if item_id is None or not is_item_id(item_id) or item_id not in catalog(ws):
         raise SearchError(f"No item “{str(item_id)[:40]}” in this catalog.")
     art, _ = _similarity(ws)
     try:
@@ -217,7 +217,7 @@ def search(ws: Workspace, q: dict[str, Any], weights: dict[str, float] | None = 
     exclude = q.get("item_id")
     ids, scores = art.index.query(vector, k + (1 if exclude else 0))
     cat = catalog(ws)
-    results = []
+    results: list[dict[str, Any]] = []
     for i, s in zip(ids.tolist(), scores.tolist(), strict=True):
         if i == exclude or len(results) == k:
             continue

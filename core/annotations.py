@@ -293,7 +293,7 @@ class Annotations:
     def cluster_names(
         self,
         run_id: str,
-        clusters: Mapping[str | int, Iterable[str]] | None = None,
+        clusters: Mapping[str, Iterable[str]] | Mapping[int, Iterable[str]] | None = None,
         min_overlap: float = DEFAULT_MIN_OVERLAP,
     ) -> dict[str, str]:
         """Saved names of a run's clusters, ``{cluster key (str): name}``.

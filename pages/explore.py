@@ -15,7 +15,7 @@ from core.workspace import build_command
 
 dash.register_page(__name__, path="/explore", name="Explore", title="Style Atlas · Explore", nav_order=1)
 
-GRAPH_CONFIG = {
+GRAPH_CONFIG: Any = {
     "displaylogo": False,
     "scrollZoom": True,
     "modeBarButtonsToRemove": ["toImage", "autoScale2d"],
