@@ -19,7 +19,7 @@ from core.workspace import Workspace
 
 # Settings of `evaluate`: fixed k = number of classes (the standard protocol), first
 # pseudo-labels from k-means on a 10-d UMAP (N2D-style) and neighbour consistency (see bench/bench_clustering.py for how they were chosen).
-EVAL_CONFIG = ClusterConfig(init_umap=10, neighbor_weight=1.0, n_neighbors=10, n_epochs=20, min_epochs=8, lr=1e-3)
+EVAL_CONFIG = ClusterConfig(init_umap=10, n_epochs=20, min_epochs=8)
 
 
 def _add_cluster_options(p: argparse.ArgumentParser, defaults: ClusterConfig) -> None:
