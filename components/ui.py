@@ -92,7 +92,14 @@ def item_card(
 ) -> dbc.Card:
     """One image card linking to the item's detail view."""
     body = [
-        html.Div(title or "unlabelled", className="card-title small fw-semibold text-truncate mb-0"),
+        html.Div(
+            [
+                html.Span(title or "unlabelled", className="card-title small fw-semibold text-truncate mb-0"),
+                dcc.Link("similar", href=f"/search?item={item_id}", className="similar-link small",
+                         title="Find similar pieces"),
+            ],
+            className="d-flex justify-content-between align-items-baseline gap-1",
+        ),
         html.Div(subtitle, className="small text-muted text-truncate") if subtitle else None,
         extra,
     ]
