@@ -58,7 +58,7 @@ def bench_demo(workspace: Path, k: int | None) -> None:
     n_classes = int(items["label"].replace("", None).dropna().nunique())
     k = k or n_classes
     for name, cfg in (
-        ("default (no PCA, no neighbours)", ClusterConfig(k_init=k, k_max=k)),
+        ("pipeline defaults", ClusterConfig(k_init=k, k_max=k)),
         ("evaluate settings", replace(EVAL_CONFIG, k_init=k, k_max=k)),
     ):
         t0 = time.perf_counter()
