@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from core.imagenet import class_name
 
@@ -27,7 +28,7 @@ class ClusterName:
 
 def majority_label(values: np.ndarray) -> tuple[str | None, float]:
     """Most common non-missing value of ``values`` (n,) and its share of the non-missing ones."""
-    vals = [str(v) for v in values if v is not None and v == v and str(v) != ""]
+    vals = [str(v) for v in values if not pd.isna(v) and str(v) != ""]
     if not vals:
         return None, 0.0
     uniq, counts = np.unique(np.asarray(vals), return_counts=True)

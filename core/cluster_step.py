@@ -141,7 +141,7 @@ def _catalog_labels(ws: Workspace, ids: np.ndarray) -> np.ndarray | None:
         return None
     lab = items.set_index("item_id")["label"]
     values = lab.reindex([str(i) for i in ids]).to_numpy(dtype=object)
-    values = np.array([None if (v is None or v != v or str(v) == "") else str(v) for v in values], dtype=object)
+    values = np.array([None if (pd.isna(v) or str(v) == "") else str(v) for v in values], dtype=object)
     return values if any(v is not None for v in values) else None
 
 

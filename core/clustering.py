@@ -811,7 +811,9 @@ def _labelled(labels: Any, N: int) -> tuple[np.ndarray | None, np.ndarray | None
     arr = np.asarray(labels, dtype=object)
     if arr.shape != (N,):
         raise InvalidInputError(f"labels must have shape ({N},), got {arr.shape}")
-    mask = np.array([v is not None and v == v and str(v) != "" for v in arr], dtype=bool)
+    import pandas as pd
+
+    mask = np.array([not pd.isna(v) and str(v) != "" for v in arr], dtype=bool)
     if not mask.any():
         return None, None
     return mask, np.array([str(v) for v in arr[mask]])

@@ -34,3 +34,10 @@ def test_representatives_are_nearest_the_centroid():
     centroids = np.array([[1, 0], [0, 1]], dtype=np.float32)
     reps = representatives(Z, labels, centroids, n=2)
     assert reps[0].tolist() == [0, 1] and reps[1].tolist() == [3]
+
+
+def test_majority_label_accepts_pandas_missing_values():
+    import pandas as pd
+
+    values = pd.array(["Hat", pd.NA, "Hat", "Skirt"], dtype="string").to_numpy(dtype=object)
+    assert majority_label(values) == ("Hat", 2 / 3)
