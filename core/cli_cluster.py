@@ -33,7 +33,7 @@ def _add_cluster_options(p: argparse.ArgumentParser, defaults: ClusterConfig) ->
     p.add_argument("--neighbor-weight", type=float, default=defaults.neighbor_weight,
                    help="weight of the neighbour-consistency term (default %(default)s)")
     p.add_argument("--init-umap", type=int, default=defaults.init_umap, metavar="DIMS",
-                   help="first pseudo-labels from k-means on a UMAP of DIMS dimensions (default %(default)s)")
+                   help="first pseudo-labels from k-means on a UMAP of DIMS dimensions; 0: off (default %(default)s)")
     p.add_argument("--stop-stability", type=float, default=defaults.stop_stability,
                    help="stop once label stability reaches this (default %(default)s)")
     p.add_argument("--min-confidence", type=float, default=defaults.min_confidence,
@@ -51,7 +51,7 @@ def _config(args: argparse.Namespace, base: ClusterConfig, k_default: int | None
     k_max = args.k_max if args.k_max is not None else (k_default or max(base.k_max, k_init))
     return replace(
         base, backbone=args.backbone, k_init=k_init, k_max=k_max, n_epochs=args.epochs, lr=args.lr,
-        pca_dim=args.pca_dim, init_umap=args.init_umap, neighbor_weight=args.neighbor_weight, stop_stability=args.stop_stability,
+        pca_dim=args.pca_dim, init_umap=args.init_umap or None, neighbor_weight=args.neighbor_weight, stop_stability=args.stop_stability,
         min_confidence=args.min_confidence, n_sigma=args.n_sigma, novelty_buffer=args.novelty_buffer,
         use_views=not args.no_views, random_state=args.seed,
     )
