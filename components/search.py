@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import importlib.util
 from typing import Any
 
 import numpy as np
@@ -61,29 +60,9 @@ def _similarity(ws: Workspace) -> Any:
 
 def _cluster_of_item(ws: Workspace, item_id: str) -> dict[str, Any] | None:
     """A catalog item's cluster from the stored assignments, or None without a clustering."""
-    from components import clusterdata
+    from core import query
 
-    assign = clusterdata.assignments(ws)
-    if assign is None:
-        return None
-    rows = assign[assign["item_id"] == item_id]
-    if rows.empty:
-        return None
-    rec = rows.iloc[0]
-    return {"cluster": int(rec["cluster"]), "confidence": float(rec["confidence"]), "outlier": False}
-
-
-def _cluster_of_image(ws: Workspace, data: bytes) -> dict[str, Any] | None:
-    """A new image's cluster (``core.cluster_step.assign_image``): id, name, confidence or outlier."""
-    if importlib.util.find_spec("core.cluster_step") is None or not ws.has("clusters/default"):
-        return None
-    from core import cluster_step
-    from core.images import decode_image
-
-    try:
-        return cluster_step.assign_image(ws, decode_image(data)).to_dict()
-    except StyleAtlasError:
-        return None
+    return query.cluster_of_item(ws, item_id)[0]
 
 
 def query_from_bytes(ws: Workspace, data: bytes, name: str = "upload") -> dict[str, Any]:
@@ -91,8 +70,9 @@ def query_from_bytes(ws: Workspace, data: bytes, name: str = "upload") -> dict[s
     from core import query
 
     art, embedder = _similarity(ws)
+    backbone = str(art.config.get("backbone", "efficientnet-lite0"))
     try:
-        vector = query.embed_query_bytes(data, embedder, str(art.config.get("backbone", "efficientnet-lite0")))
+        frozen, vector = query.embed_query(data, embedder, backbone)
     except InvalidImageError as exc:
         raise SearchError(f"That file is not an image we can read: {exc}") from None
     return {
@@ -101,7 +81,7 @@ def query_from_bytes(ws: Workspace, data: bytes, name: str = "upload") -> dict[s
         "item_id": None,
         "preview": preview_data_uri(data),
         "vector": np.asarray(vector, dtype=np.float32).round(6).tolist(),
-        "cluster": None,  # filled by query_cluster() in a second callback: results first
+        "cluster": query.cluster_of_features(ws, frozen, backbone, data)[0],
     }
 
 
@@ -154,21 +134,9 @@ def preview_data_uri(data: bytes, size: int = 240) -> str:
 
 
 def query_cluster(ws: Workspace, q: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The query's cluster: stored for a catalog item; for an upload or a URL, assigned now
-    from its preview (``core.cluster_step.assign_image``, slow, so the page asks for it after
-    showing the results)."""
-    if not q:
-        return None
-    if q.get("cluster") is not None or q.get("kind") == "item":
-        return q.get("cluster")
-    preview = str(q.get("preview") or "")
-    if not preview.startswith("data:image/") or ";base64," not in preview:
-        return None
-    try:
-        data = base64.b64decode(preview.split(",", 1)[1], validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return _cluster_of_image(ws, data)
+    """The query's cluster, computed with the query (stored for a catalog item, assigned from
+    the image's features for an upload or a URL); None without a clustering."""
+    return (q or {}).get("cluster")
 
 
 def directions(ws: Workspace) -> tuple[list[dict[str, Any]], list[str]]:

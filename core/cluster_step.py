@@ -16,6 +16,7 @@ Artifact files (all rows keyed by ``item_id``; see :func:`cluster_workspace`):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -301,26 +302,42 @@ def list_clusterings(ws: Workspace) -> list[dict[str, Any]]:
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _saved_model(folder: str) -> tuple[AdaptiveDeepCluster, dict[int, str]]:
+    """The trained heads and cluster names of one artifact version (its folder names the
+    version, so the cache never serves a stale model; read-only)."""
+    model = AdaptiveDeepCluster.from_checkpoint(Path(folder) / "heads.pt")
+    clusters = json.loads((Path(folder) / "clusters.json").read_text())
+    return model, {int(c["cluster"]): str(c["name"]) for c in clusters}
+
+
+def assign_features(ws: Workspace, features: np.ndarray, run_id: str = "default") -> list[Assignment]:
+    """Place backbone features (n, D) of new images in clustering ``run_id``: nearest centroid
+    by cosine, with its name and confidence, or ``outlier`` when the novelty test fails."""
+    require_clustering(ws, run_id)
+    model, names = _saved_model(str(ws.artifact_dir(artifact_name(run_id))))
+    a = model.assign(np.atleast_2d(np.asarray(features, dtype=np.float32)))
+    out = []
+    for j, novel, conf, sim in zip(a["labels"], a["novel"], a["confidence"], a["similarity"]):
+        outlier = bool(novel)
+        out.append(Assignment(
+            run_id=run_id,
+            cluster=None if outlier else int(j),
+            name="outlier" if outlier else names.get(int(j), f"cluster {int(j)}"),
+            confidence=round(float(conf), 4),
+            similarity=round(float(sim), 4),
+            outlier=outlier,
+        ))
+    return out
+
+
 def assign_image(ws: Workspace, image: Any, run_id: str = "default") -> Assignment:
-    """Embed one PIL image and place it in clustering ``run_id``: the nearest centroid by
-    cosine, with its name and confidence, or ``outlier`` when it fails the novelty test."""
+    """Embed one PIL image and place it in clustering ``run_id`` (see :func:`assign_features`)."""
     from core.embedding import embed_pil
 
-    result = load_clustering(ws, run_id)
-    model = AdaptiveDeepCluster.from_checkpoint(result.path / "heads.pt")
-    out = embed_pil([image], backbone=result.backbone)
-    a = model.assign(out.features)
-    j = int(a["labels"][0])
-    outlier = bool(a["novel"][0])
-    names = {c["cluster"]: c["name"] for c in result.clusters}
-    return Assignment(
-        run_id=run_id,
-        cluster=None if outlier else j,
-        name="outlier" if outlier else names.get(j, f"cluster {j}"),
-        confidence=round(float(a["confidence"][0]), 4),
-        similarity=round(float(a["similarity"][0]), 4),
-        outlier=outlier,
-    )
+    require_clustering(ws, run_id)
+    backbone = str((ws.record(artifact_name(run_id)) or {}).get("config", {}).get("backbone", DEFAULT_BACKBONE))
+    return assign_features(ws, embed_pil([image], backbone=backbone).features, run_id)[0]
 
 
 def require_clustering(ws: Workspace, run_id: str) -> None:

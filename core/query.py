@@ -12,8 +12,6 @@ therefore a fresh load. Nothing is loaded at import time.
 from __future__ import annotations
 
 import functools
-import importlib
-import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,8 +157,9 @@ def parse_shift(pairs: list[str]) -> dict[str, float]:
 
 
 # -- the query -------------------------------------------------------------------------------
-def embed_query_bytes(data: bytes, embedder: TripletEmbedder, backbone: str, threads: int = 1) -> np.ndarray:
-    """Decode image bytes, embed with the frozen backbone and the head: (out_dim,) unit vector.
+def embed_query(data: bytes, embedder: TripletEmbedder, backbone: str, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Decode image bytes and embed them: frozen backbone features (D,) and the tuned unit
+    vector (out_dim,).
 
     ``threads``: torch intra-op threads for this one image (restored afterwards; 0 keeps torch's
     setting). One thread is much faster on a busy machine: a single 224 px forward pass gains
@@ -177,43 +176,67 @@ def embed_query_bytes(data: bytes, embedder: TripletEmbedder, backbone: str, thr
         torch.set_num_threads(threads)
     try:
         feats = embed_pil([image], backbone).features
-        return embedder.transform(feats)[0]
+        return feats[0], embedder.transform(feats)[0]
     finally:
         if threads:
             torch.set_num_threads(before)
 
 
-def _cluster_of(ws: Workspace, data: bytes, cluster_run: str | None, threads: int = 1,
-                ) -> tuple[dict[str, Any] | None, str | None]:
-    """The query's cluster via ``core.cluster_step.assign_image`` where a clustering exists.
+def embed_query_bytes(data: bytes, embedder: TripletEmbedder, backbone: str, threads: int = 1) -> np.ndarray:
+    """The tuned unit vector (out_dim,) of image bytes (see :func:`embed_query`)."""
+    return embed_query(data, embedder, backbone, threads)[1]
 
-    Returns (assignment dict with ``"name": "outlier"`` for an outlier, None) or (None, why not).
-    """
-    if importlib.util.find_spec("core.cluster_step") is None:
-        return None, "no clustering module (core.cluster_step) in this build"
-    assign = getattr(importlib.import_module("core.cluster_step"), "assign_image", None)
-    if assign is None:
-        return None, "core.cluster_step has no assign_image"
+
+def cluster_run_of(ws: Workspace, cluster_run: str | None = None) -> tuple[str | None, str | None]:
+    """(clustering run to use, None) or (None, why there is none)."""
     runs = [n.split("/", 1)[1] for n in ws.names("clusters/")]
     if not runs:
         return None, "no clustering in this workspace"
     run = cluster_run or ("default" if "default" in runs else runs[0])
     if run not in runs:
         return None, f"no clustering {run!r}; known: {', '.join(runs)}"
-    import torch
+    return run, None
 
+
+def cluster_of_features(ws: Workspace, features: np.ndarray, backbone: str, data: bytes,
+                        cluster_run: str | None = None) -> tuple[dict[str, Any] | None, str | None]:
+    """The cluster of a query image: (assignment dict, with ``"name": "outlier"`` for an
+    outlier, None) or (None, why not). ``features`` (D,) are its ``backbone`` features, reused
+    when the clustering was made with the same backbone; otherwise ``data`` is embedded anew."""
+    from core.cluster_step import artifact_name, assign_features, assign_image
     from core.images import decode_image
 
-    before = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
+    run, why = cluster_run_of(ws, cluster_run)
+    if run is None:
+        return None, why
     try:
-        return assign(ws, decode_image(data), run).to_dict(), None
+        config = (ws.record(artifact_name(run)) or {}).get("config", {})
+        if config.get("backbone", backbone) == backbone:
+            return assign_features(ws, features, run)[0].to_dict(), None
+        return assign_image(ws, decode_image(data), run).to_dict(), None
     except StyleAtlasError as exc:
         return None, str(exc)
-    finally:
-        if threads:
-            torch.set_num_threads(before)
+
+
+def cluster_of_item(ws: Workspace, item_id: str, cluster_run: str | None = None,
+                    ) -> tuple[dict[str, Any] | None, str | None]:
+    """A catalog item's stored cluster: (assignment dict, None) or (None, why not)."""
+    from core.cluster_step import load_clustering
+
+    run, why = cluster_run_of(ws, cluster_run)
+    if run is None:
+        return None, why
+    result = load_clustering(ws, run)
+    rows = np.flatnonzero(result.ids == item_id)
+    if not len(rows):
+        return None, f"item {item_id} is newer than clustering {run!r}"
+    i = int(rows[0])
+    cluster = int(result.labels[i])
+    outlier = bool(result.novel[i])  # flagged by the novelty test, as a new image would be
+    names = {int(c["cluster"]): c["name"] for c in result.clusters}
+    return {"run_id": run, "cluster": cluster, "outlier": outlier,
+            "name": "outlier" if outlier else names.get(cluster, f"cluster {cluster}"),
+            "confidence": round(float(result.confidence[i]), 4)}, None
 
 
 def similar(
@@ -283,7 +306,7 @@ def similar(
             query = {"kind": "bytes", "n_bytes": len(data_b)}
         timings["fetch_read"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        q = embed_query_bytes(data_b, embedder, backbone, threads)
+        frozen, q = embed_query(data_b, embedder, backbone, threads)
     timings["embed"] = (time.perf_counter() - t0) * 1000
     t0 = time.perf_counter()
     if weights:
@@ -305,7 +328,8 @@ def similar(
     if with_cluster:
         t0 = time.perf_counter()
         if item_id is not None:
-            data_b = ws.image_path(item_id).read_bytes() if ws.image_path(item_id).is_file() else b""
-        cluster, note = _cluster_of(ws, data_b, cluster_run, threads) if data_b else (None, "no image")
+            cluster, note = cluster_of_item(ws, item_id, cluster_run)
+        else:
+            cluster, note = cluster_of_features(ws, frozen, backbone, data_b, cluster_run)
         timings["cluster"] = (time.perf_counter() - t0) * 1000
     return QueryResult(results, query, weights, cluster, note, {k_: round(v, 2) for k_, v in timings.items()})
