@@ -23,11 +23,14 @@ def demo_rows() -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def write_subset_csv(path: Path, per_class: int, unlabelled: int = 4) -> Path:
-    """A catalog CSV of the first ``per_class`` demo photos of each label (absolute paths)."""
+def write_subset_csv(path: Path, per_class: int, unlabelled: int = 4, classes: set[str] | None = None) -> Path:
+    """A catalog CSV of the first ``per_class`` demo photos of each label, or of ``classes``
+    only (absolute paths)."""
     counts: dict[str, int] = {}
     rows = []
     for row in demo_rows():
+        if classes is not None and row["label"] not in classes:
+            continue
         cap = unlabelled if row["label"] == "" else per_class
         if counts.get(row["label"], 0) < cap:
             counts[row["label"]] = counts.get(row["label"], 0) + 1
@@ -67,3 +70,14 @@ def make_image(path: Path, size: tuple[int, int] = (64, 48), colour: tuple[int, 
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path, format=fmt)
     return path
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny nets run faster on one thread than fighting for shared cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -4,7 +4,6 @@ import argparse
 import json
 
 import pytest
-import torch
 from PIL import Image
 
 from core import cli_cluster
@@ -14,12 +13,7 @@ from tests.core.test_cluster_step import blob_workspace
 FAST = ["--k-init", "3", "--k-max", "4", "--epochs", "2", "--lr", "1e-3", "--quiet"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def run(argv):

@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from sklearn.datasets import make_blobs
 
 from core.cluster_step import (
@@ -22,12 +21,7 @@ from core.workspace import Workspace
 FAST = dict(batch_size=64, lr=1e-3, hidden_dim=32, out_dim=16, n_epochs=3, min_epochs=3, k_init=3, k_max=4)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def blob_workspace(root, n=240, d=24, with_labels=True):

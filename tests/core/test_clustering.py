@@ -2,21 +2,13 @@
 
 import numpy as np
 import pytest
-import torch
 from sklearn.datasets import make_blobs
 
 from core.clustering import AdaptiveDeepCluster
 from core.errors import CheckpointError, InvalidInputError
 from core.metrics import nmi
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny nets run faster on one thread than fighting for shared cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 FAST = dict(batch_size=64, lr=1e-3, hidden_dim=32, out_dim=16, kmeans_batch_size=256, silhouette_sample=300)

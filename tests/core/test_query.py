@@ -8,7 +8,6 @@ The same path with the lite0 backbone is covered by the ``backbone``-marked test
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shutil
 import threading
@@ -26,24 +25,13 @@ from core.fetch import FetchPolicy
 from core.query import build_direction, list_directions, parse_shift, similar
 from core.similarity_step import SimilarityConfig, load_similarity, train_similarity
 from core.workspace import Workspace
+from tests.conftest import write_subset_csv
 
-REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "data" / "demo"
 CLASSES = ("Dress", "Shoes", "Hat", "Pants")
 
 
 def _subset_csv(path: Path, per_class: int = 12) -> Path:
-    rows, counts = [], {}
-    with open(DEMO / "catalog.csv") as fh:
-        for row in csv.DictReader(fh):
-            if row["label"] in CLASSES and counts.get(row["label"], 0) < per_class:
-                counts[row["label"]] = counts.get(row["label"], 0) + 1
-                rows.append({**row, "path": str(DEMO / row["path"])})
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return path
+    return write_subset_csv(path, per_class=per_class, unlabelled=0, classes=set(CLASSES))
 
 
 def _config(tmp: Path, ws: Workspace) -> SimilarityConfig:
