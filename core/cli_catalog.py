@@ -41,7 +41,7 @@ def register(sub: Any) -> None:
     p.add_argument("--backbone", default=DEFAULT_BACKBONE, help=f"one of: {', '.join(REGISTRY)}")
     p.add_argument("--views", type=int, default=EmbedConfig.n_views, help="augmented views per image (default %(default)s)")
     p.add_argument("--batch-size", type=int, default=EmbedConfig.batch_size)
-    p.add_argument("--workers", type=int, default=EmbedConfig.workers, help="image-decoding processes")
+    p.add_argument("--workers", type=int, default=EmbedConfig().workers, help="image-decoding processes (default %(default)s)")
     add_json(p)
     add_quiet(p)
     p.set_defaults(handler=cmd_embed)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,10 @@ class EmbedConfig:
     n_views: int = 2  # augmented views per image, besides the original
     view_seed: int = 0
     batch_size: int = 32
-    workers: int = 2  # DataLoader worker processes decoding images (0: in the main process)
+    # DataLoader processes decoding images while the model runs (0: in the main process). The
+    # default keeps two cores for the model's threads: on a 2-core machine a decoding process
+    # only competes with the forward pass (measured in bench/bench_embedding.py).
+    workers: int = field(default_factory=lambda: default_workers())
     threads: int = 0  # torch intra-op threads (0: torch's default)
 
     def cache_key(self) -> CacheKey:
@@ -231,5 +234,5 @@ def embed_pil(images: list[Image.Image], backbone: str = DEFAULT_BACKBONE) -> Em
 
 
 def default_workers() -> int:
-    """Decoding workers: one per spare core, at most 2."""
-    return max(0, min(2, (os.cpu_count() or 1) - 1))
+    """Decoding processes: one per core beyond the two the model uses, at most 2."""
+    return max(0, min(2, (os.cpu_count() or 1) - 2))
