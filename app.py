@@ -74,6 +74,15 @@ def main() -> int:
     from components.bootstrap import ensure_workspace
 
     ensure_workspace()
+    from components.settings import workspace_path
+    from core.errors import StyleAtlasError
+    from core.query import warm_up
+    from core.workspace import Workspace
+
+    try:
+        warm_up(Workspace.open(workspace_path()))  # the first search is then as fast as the rest
+    except StyleAtlasError:
+        pass  # no workspace: the overview says what to run
     app.run(host=host(), port=port(), debug=os.environ.get("DASH_DEBUG", "") == "1")
     return 0
 

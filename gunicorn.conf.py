@@ -19,3 +19,16 @@ def on_starting(_server: Any) -> None:
     from components.bootstrap import ensure_workspace
 
     ensure_workspace()
+
+
+def post_worker_init(_worker: Any) -> None:
+    """Warm each worker (models and index loaded, one forward pass) before its first request."""
+    from components.settings import workspace_path
+    from core.errors import StyleAtlasError
+    from core.query import warm_up
+    from core.workspace import Workspace
+
+    try:
+        warm_up(Workspace.open(workspace_path()))
+    except StyleAtlasError:
+        pass  # no workspace yet: the overview page says what to run

@@ -157,6 +157,25 @@ def parse_shift(pairs: list[str]) -> dict[str, float]:
 
 
 # -- the query -------------------------------------------------------------------------------
+def warm_up(ws: Workspace, run_id: str = "default") -> None:
+    """Load what a query needs (index, head, backbone, clustering heads) and run one forward
+    pass, so that a web worker's first search is as fast as the rest. Missing artifacts are
+    skipped: the pages say what to build."""
+    import io
+
+    from PIL import Image
+
+    try:
+        art, embedder = loaded(ws, run_id)
+    except StyleAtlasError:
+        return
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (128, 128, 128)).save(buf, format="PNG")
+    backbone = str(art.config.get("backbone", "efficientnet-lite0"))
+    frozen, _ = embed_query(buf.getvalue(), embedder, backbone)
+    cluster_of_features(ws, frozen, backbone, buf.getvalue())
+
+
 def embed_query(data: bytes, embedder: TripletEmbedder, backbone: str, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Decode image bytes and embed them: frozen backbone features (D,) and the tuned unit
     vector (out_dim,).

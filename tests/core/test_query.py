@@ -275,3 +275,22 @@ def test_query_reports_its_cluster_where_a_clustering_exists(trained: tuple[Work
         assert res.cluster is not None and res.cluster["run_id"] == "default"
         assert res.cluster["outlier"] == (res.cluster["name"] == "outlier")
         assert res.cluster["outlier"] or isinstance(res.cluster["cluster"], int)
+
+
+def test_warm_up_loads_the_index_and_head_once(trained: tuple[Workspace, dict]) -> None:
+    from core import query
+
+    ws, _ = trained
+    query._load_cached.cache_clear()
+    query.warm_up(ws)
+    assert query._load_cached.cache_info().currsize == 1
+    similar(ws, item_id=ws.items()["item_id"].iloc[0], k=2)
+    assert query._load_cached.cache_info().misses == 1  # the query reused what warm_up loaded
+
+
+def test_warm_up_without_an_index_does_nothing(tmp_path: Path) -> None:
+    from core import query
+
+    query._load_cached.cache_clear()
+    query.warm_up(Workspace(tmp_path / "empty"))  # no similarity artifact: nothing to load, no error
+    assert query._load_cached.cache_info().currsize == 0
