@@ -418,7 +418,7 @@ class AdaptiveDeepCluster:
         Xp: np.ndarray, views_p: np.ndarray | None, idx: np.ndarray, n_views: int, rng: np.random.Generator
     ) -> np.ndarray:
         """Rows ``idx`` of the original features or of a random augmented view each."""
-        if not n_views:
+        if not n_views or views_p is None:
             return np.ascontiguousarray(Xp[idx])
         which = rng.integers(0, n_views + 1, size=len(idx))
         x = np.array(Xp[idx], dtype=np.float32)
