@@ -65,6 +65,14 @@ def empty_state(title: str, message: str, command: str | None = None, icon: str 
     )
 
 
+def no_workspace() -> html.Div:
+    """The empty state of a page when the configured workspace does not exist yet."""
+    from components.settings import workspace_path
+
+    return empty_state("No workspace", "Build the catalog first.",
+                       command=f"python -m core run --workspace {workspace_path()}")
+
+
 def not_found(what: str, ident: str, back_href: str = "/", back_label: str = "Back to the overview") -> html.Div:
     """The view for an unknown item or cluster id in the URL."""
     return html.Div(

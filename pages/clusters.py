@@ -14,7 +14,6 @@ from dash import MATCH, Input, Output, State, callback, dcc, html
 
 from components import clusterdata, clusters, ui
 from components.data import open_workspace
-from components.settings import workspace_path
 from core.workspace import Workspace, build_command
 
 dash.register_page(__name__, path="/clusters", name="Clusters", title="Style Atlas · Clusters", nav_order=2)
@@ -63,8 +62,7 @@ def layout(cluster: str | None = None, view: str | None = None, **_query: Any) -
     ws = open_workspace()
     header = ui.page_header("Clusters", "Categories discovered in the collection, without labels.")
     if ws is None:
-        return html.Div([header, ui.empty_state("No workspace", "Build the catalog first.",
-                                                command=f"python -m core run --workspace {workspace_path()}")],
+        return html.Div([header, ui.no_workspace()],
                         id="page-clusters")
     if not ws.has("clusters/default"):
         return html.Div([header, ui.empty_state("No clusters yet", "The collection has not been clustered.",

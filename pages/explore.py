@@ -10,7 +10,6 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from components import clusterdata, explore, ui
 from components.data import catalog, open_workspace, runs
-from components.settings import workspace_path
 from core.workspace import build_command
 
 dash.register_page(__name__, path="/explore", name="Explore", title="Style Atlas · Explore", nav_order=1)
@@ -62,8 +61,7 @@ def layout(map: str | None = None, color: str | None = None, **_query: Any) -> h
     ws = open_workspace()
     header = ui.page_header("Explore the collection", "Photos that look alike sit together. Hover to preview; lasso to collect.")
     if ws is None:
-        return html.Div([header, ui.empty_state("No workspace", "Build the catalog first.",
-                                                command=f"python -m core run --workspace {workspace_path()}")],
+        return html.Div([header, ui.no_workspace()],
                         id="page-explore")
     maps = runs(ws, "projection")
     if not maps:

@@ -11,7 +11,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from components import clusterdata, search, ui
 from components.data import catalog, open_workspace
-from components.settings import max_upload_bytes, workspace_path
+from components.settings import max_upload_bytes
 from core.workspace import build_command
 
 dash.register_page(__name__, path="/search", name="Search", title="Style Atlas · Search", nav_order=4)
@@ -81,8 +81,7 @@ def layout(item: str | None = None, **_query: Any) -> html.Div:
     ws = open_workspace()
     header = ui.page_header("Find similar pieces", "Start from a photo, an address or any item in the catalog.")
     if ws is None:
-        return html.Div([header, ui.empty_state("No workspace", "Build the catalog first.",
-                                                command=f"python -m core run --workspace {workspace_path()}")],
+        return html.Div([header, ui.no_workspace()],
                         id="page-search")
     if not ws.has("similarity/default"):
         return html.Div([header, ui.empty_state("No similarity index yet", "Search needs the tuned similarity index.",

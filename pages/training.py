@@ -10,7 +10,6 @@ from dash import html
 
 from components import training, ui
 from components.data import open_workspace, runs
-from components.settings import workspace_path
 from core.workspace import build_command
 
 dash.register_page(__name__, path="/training", name="Training", title="Style Atlas · Training", nav_order=3)
@@ -58,8 +57,7 @@ def layout(run: str | None = None, **_query: Any) -> html.Div:
     ws = open_workspace()
     header = ui.page_header("Training", "How the clustering and the similarity model learned, epoch by epoch.")
     if ws is None:
-        return html.Div([header, ui.empty_state("No workspace", "Build the catalog first.",
-                                                command=f"python -m core run --workspace {workspace_path()}")],
+        return html.Div([header, ui.no_workspace()],
                         id="page-training")
     cluster_runs = runs(ws, "clusters")
     run_id = run if run in cluster_runs else (cluster_runs[0] if cluster_runs else "default")
