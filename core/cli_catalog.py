@@ -84,12 +84,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     ws = open_workspace(args, create=True)
     rep = pipeline.ingest(ws, args.source, skip_missing=args.skip_missing,
                           progress=progress_bar("ingest", enabled=not (args.quiet or args.json)))
+    n_items = len(ws.items())
     if args.json:
-        print_json({**rep.to_dict(), "items": len(ws.items())})
+        print_json({**rep.to_dict(), "items": n_items})
     else:
         _report_skipped(rep.skipped)
         print(f"added {len(rep.added)}, already present {rep.existing}, skipped {len(rep.skipped)}; "
-              f"catalog holds {len(ws.items())} items")
+              f"catalog holds {n_items} items")
     if not rep.added and not rep.existing:
         raise InvalidInputError(f"no usable image in {args.source} ({len(rep.skipped)} skipped)")
     return 0

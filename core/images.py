@@ -252,8 +252,9 @@ def _ingest_files(
     progress: Progress,
 ) -> IngestReport:
     result = IngestReport(skipped=list(skipped))
-    known = set(ws.items()["item_id"])
-    known_sources = dict(zip(ws.items()["source"], ws.items()["item_id"])) if known else {}
+    catalog = ws.items()
+    known = set(catalog["item_id"])
+    known_sources = dict(zip(catalog["source"], catalog["item_id"]))
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
 
