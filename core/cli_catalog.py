@@ -106,7 +106,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
     if args.json:
         print_json(vars(rep))
     else:
-        print(f"{args.backbone}: {rep.total} items, {rep.computed} computed, {rep.cached} from cache")
+        also = f" (and {', '.join(rep.siblings)}, same pass)" if rep.siblings else ""
+        print(f"{args.backbone}{also}: {rep.total} items, {rep.computed} computed, {rep.cached} from cache")
     return 0
 
 

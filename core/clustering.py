@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from core.equipartition import balanced_centroids
 from core.errors import CheckpointError, InvalidInputError
 from core.metrics import evaluate as label_scores
 from core.metrics import silhouette
@@ -25,6 +26,9 @@ from core.novelty import NoveltyBuffer, NoveltyConfig, centroid_distances, novel
 from core.progress import Progress, report
 
 CHECKPOINT_FORMAT = 1
+# balanced refinement rounds after a cold k-means, and after a warm-started one (its centroids
+# are already balanced from the previous epoch)
+EQUIPARTITION_ROUNDS = (50, 5)
 
 
 def _unit(X: np.ndarray) -> np.ndarray:
@@ -63,6 +67,9 @@ class AdaptiveDeepCluster:
     hidden_dim, out_dim, dropout : projection head sizes.
     balance : "sample" (draw pseudo-classes uniformly), "weight" (inverse-frequency loss
         weights) or "none".
+    equipartition : refine each k-means with equal-size cluster marginals (Sinkhorn; see
+        :mod:`core.equipartition`) so that no cluster swallows several categories. A prior for
+        catalogs whose categories are of similar size.
     pca_dim : reduce (and whiten, if ``whiten``) the features with PCA before the head; None: no PCA.
     neighbor_weight : weight of a neighbour-consistency term (an item and its nearest
         neighbours in feature space should get the same cluster); 0 disables it.
@@ -94,6 +101,7 @@ class AdaptiveDeepCluster:
         out_dim: int = 256,
         dropout: float = 0.2,
         balance: str = "sample",
+        equipartition: bool = False,
         pca_dim: int | None = None,
         whiten: bool = True,
         neighbor_weight: float = 0.0,
@@ -124,6 +132,7 @@ class AdaptiveDeepCluster:
         self.out_dim = out_dim
         self.dropout = dropout
         self.balance = balance
+        self.equipartition = equipartition
         self.pca_dim = pca_dim
         self.whiten = whiten
         self.neighbor_weight = neighbor_weight
@@ -144,7 +153,7 @@ class AdaptiveDeepCluster:
     # -- sklearn-style helpers ------------------------------------------------------------
     _PARAMS = (
         "k_init", "k_max", "n_epochs", "min_epochs", "reassign_every", "stop_stability", "lr",
-        "weight_decay", "batch_size", "hidden_dim", "out_dim", "dropout", "balance", "pca_dim",
+        "weight_decay", "batch_size", "hidden_dim", "out_dim", "dropout", "balance", "equipartition", "pca_dim",
         "whiten", "neighbor_weight", "n_neighbors", "init_umap", "umap_neighbors", "n_sigma", "min_confidence", "novelty_buffer",
         "kmeans_batch_size", "kmeans_max_iter", "silhouette_sample", "checkpoint_path",
         "checkpoint_every", "resume", "random_state",
@@ -307,7 +316,11 @@ class AdaptiveDeepCluster:
         # mini-batch steps are small: one thread is as fast unloaded and far faster on busy cores
         with threadpool_limits(limits=1):
             km.fit(Z)
-        return _unit(km.cluster_centers_)
+        centroids = _unit(km.cluster_centers_)
+        if self.equipartition:
+            rounds = EQUIPARTITION_ROUNDS[0 if init is None else 1]
+            centroids = balanced_centroids(Z, centroids, n_rounds=rounds)
+        return centroids
 
     @staticmethod
     def _reseed_empty(Z: np.ndarray, centroids: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from PIL import Image
 
 from core.augment import augmented_view, view_rng
 from core.backbones import DEFAULT_BACKBONE, PREPROCESS_VERSION, FeatureExtractor, get_spec, preprocess
-from core.errors import MissingArtifactError
+from core.errors import InvalidInputError, MissingArtifactError
 from core.feature_cache import CachedFeatures, CacheKey, FeatureCache
 from core.progress import Progress, report
 from core.workspace import Workspace, build_command
@@ -67,19 +67,22 @@ class FeatureSet:
 
 @dataclass(frozen=True)
 class EmbedOutput:
-    """Features of images embedded on the fly: features (n, D); topk_* (n, 5) or None."""
+    """Features of images embedded on the fly: features (n, D); topk_* (n, 5) or None;
+    siblings: backbone name → (n, D') features of sibling backbones from the same pass."""
 
     features: np.ndarray
     topk_idx: np.ndarray | None
     topk_prob: np.ndarray | None
+    siblings: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
 class EmbedReport:
     backbone: str
-    computed: int  # images whose features were computed now
-    cached: int  # images whose features came from the cache
+    computed: int  # images run through the network now (for the backbone or a sibling)
+    cached: int  # images whose features all came from the cache
     total: int
+    siblings: list[str] = field(default_factory=list)  # backbones written from the same pass
 
 
 class _ViewsDataset:
@@ -108,13 +111,27 @@ def _topk(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return idx.astype(np.int16), np.take_along_axis(probs, idx, axis=1).astype(np.float32)
 
 
-def embed_workspace(ws: Workspace, config: EmbedConfig | None = None, progress: Progress = None) -> EmbedReport:
+def embed_workspace(
+    ws: Workspace, config: EmbedConfig | None = None, progress: Progress = None, also: tuple[str, ...] = ()
+) -> EmbedReport:
     """Compute the features of every catalog item that the cache lacks, then write the
-    ``features/<backbone>`` artifact."""
+    ``features/<backbone>`` artifact.
+
+    ``also`` names sibling backbones of the same network and input size (e.g.
+    ``efficientnet-lite0-2x2`` beside ``efficientnet-lite0``): their features come from the same
+    forward pass and get their own artifacts. The report is the main backbone's.
+    """
     import torch
 
     cfg = config or EmbedConfig()
     spec = get_spec(cfg.backbone)
+    cfgs = [cfg] + [replace(cfg, backbone=b) for b in dict.fromkeys(also) if b != cfg.backbone]
+    specs = [get_spec(c.backbone) for c in cfgs]
+    for other in specs[1:]:
+        if (other.model_name, other.input_size) != (spec.model_name, spec.input_size):
+            raise InvalidInputError(
+                f"{other.name} cannot share a forward pass with {spec.name}: a different network or input size"
+            )
     items = ws.items()
     if items.empty:
         raise MissingArtifactError(
@@ -124,10 +141,10 @@ def embed_workspace(ws: Workspace, config: EmbedConfig | None = None, progress: 
     _ = extractor.model  # fail early (e.g. missing B3 weights), before any work
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    cache = FeatureCache(ws.cache_dir, cfg.cache_key())
+    caches = [FeatureCache(ws.cache_dir, c.cache_key()) for c in cfgs]
     ids = items["item_id"].tolist()
-    cached = cache.load(set(ids))
-    todo = [i for i in ids if i not in cached]
+    cached = [cache.load(set(ids)) for cache in caches]
+    todo = [i for i in ids if any(i not in c for c in cached)]
     total = len(ids)
     report(progress, len(ids) - len(todo), total)
     if todo:
@@ -139,23 +156,34 @@ def embed_workspace(ws: Workspace, config: EmbedConfig | None = None, progress: 
         )
         done = len(ids) - len(todo)
         start = 0
+        grids = tuple(s.grid for s in specs)
         for batch in loader:
             b, v = batch.shape[:2]
             flat = batch.reshape(b * v, *batch.shape[2:])
-            feats, probs = extractor.extract(flat)
-            feats_np = feats.numpy().reshape(b, v, spec.dim)
+            feats, probs = extractor.extract_grids(flat, grids)
             tk_i = tk_p = None
             if probs is not None:
                 tk_i, tk_p = _topk(probs.numpy().reshape(b, v, -1)[:, 0])
             batch_ids = np.asarray(todo[start:start + b])
-            cache.append(CachedFeatures(batch_ids, feats_np, tk_i, tk_p))
+            for cache, have, s, f in zip(caches, cached, specs, feats):
+                need = np.array([i not in have for i in batch_ids])  # a sibling may be cached already
+                if need.any():
+                    rows = f.numpy().reshape(b, v, s.dim)[need]
+                    cache.append(CachedFeatures(batch_ids[need], rows, _rows(tk_i, need), _rows(tk_p, need)))
             start += b
             done += b
             report(progress, done, total)
-        cached.update(cache.load(set(todo)))
-    if todo or not _up_to_date(ws, cfg):
-        _write_features(ws, cfg, ids, cached)
-    return EmbedReport(cfg.backbone, computed=len(todo), cached=total - len(todo), total=total)
+        for cache, have in zip(caches, cached):
+            have.update(cache.load(set(todo)))
+    for one, got in zip(cfgs, cached):
+        if todo or not _up_to_date(ws, one):
+            _write_features(ws, one, ids, got)
+    return EmbedReport(cfg.backbone, computed=len(todo), cached=total - len(todo), total=total,
+                       siblings=[one.backbone for one in cfgs[1:]])
+
+
+def _rows(a: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
+    return None if a is None else a[mask]
 
 
 def _artifact_config(cfg: EmbedConfig) -> dict[str, Any]:
@@ -218,19 +246,24 @@ def load_features(ws: Workspace, backbone: str = DEFAULT_BACKBONE) -> FeatureSet
     )
 
 
-def embed_pil(images: list[Image.Image], backbone: str = DEFAULT_BACKBONE) -> EmbedOutput:
-    """Embed pictures on the fly (no augmentation, no cache): features (n, D)."""
+def embed_pil(images: list[Image.Image], backbone: str = DEFAULT_BACKBONE, also: tuple[str, ...] = ()) -> EmbedOutput:
+    """Embed pictures on the fly (no augmentation, no cache): features (n, D); with ``also``,
+    the features of sibling backbones from the same forward pass in ``siblings``."""
     import torch
 
     spec = get_spec(backbone)
+    others = [get_spec(b) for b in dict.fromkeys(also) if b != backbone]
+    others = [o for o in others if (o.model_name, o.input_size) == (spec.model_name, spec.input_size)]
     if not images:
-        return EmbedOutput(np.zeros((0, spec.dim), np.float32), None, None)
+        return EmbedOutput(np.zeros((0, spec.dim), np.float32), None, None,
+                           {o.name: np.zeros((0, o.dim), np.float32) for o in others})
     x = torch.from_numpy(np.stack([preprocess(spec, im) for im in images]))
-    feats, probs = FeatureExtractor(backbone).extract(x)
+    feats, probs = FeatureExtractor(backbone).extract_grids(x, tuple(s.grid for s in [spec, *others]))
     tk_i = tk_p = None
     if probs is not None:
         tk_i, tk_p = _topk(probs.numpy())
-    return EmbedOutput(feats.numpy().astype(np.float32), tk_i, tk_p)
+    siblings = {o.name: f.numpy().astype(np.float32) for o, f in zip(others, feats[1:])}
+    return EmbedOutput(feats[0].numpy().astype(np.float32), tk_i, tk_p, siblings)
 
 
 def default_workers() -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from core.backbones import DEFAULT_BACKBONE
+from core.backbones import DEFAULT_BACKBONE, SIBLINGS
 from core.embedding import EmbedConfig, EmbedReport, embed_workspace
 from core.images import IngestConfig, IngestReport
 from core.images import ingest as ingest_source
@@ -43,11 +43,12 @@ def ingest(ws: Workspace, source: str | os.PathLike[str], *, skip_missing: bool 
 
 def embed(ws: Workspace, backbone: str = DEFAULT_BACKBONE, *, config: EmbedConfig | None = None,
           progress: Progress = None) -> EmbedReport:
-    """Compute (or take from the cache) the features of every item with ``backbone``."""
+    """Compute (or take from the cache) the features of every item with ``backbone``, and of
+    its siblings (``efficientnet-lite0`` also gives the 2×2-grid features clustering uses)."""
     cfg = replace(config or EmbedConfig(), backbone=backbone)
     if backbone == "colour-histogram":
         cfg = replace(cfg, n_views=0)
-    return embed_workspace(ws, cfg, progress=progress)
+    return embed_workspace(ws, cfg, progress=progress, also=SIBLINGS.get(backbone, ()))
 
 
 def run(ws: Workspace, source: str | os.PathLike[str] | None = None, *, config: RunConfig | None = None,

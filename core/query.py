@@ -172,13 +172,15 @@ def warm_up(ws: Workspace, run_id: str = "default") -> None:
     buf = io.BytesIO()
     Image.new("RGB", (64, 64), (128, 128, 128)).save(buf, format="PNG")
     backbone = str(art.config.get("backbone", "efficientnet-lite0"))
-    frozen, _ = embed_query(buf.getvalue(), embedder, backbone)
-    cluster_of_features(ws, frozen, backbone, buf.getvalue())
+    frozen, _ = embed_query(buf.getvalue(), embedder, backbone, also=cluster_backbones(ws))
+    cluster_of_features(ws, frozen, buf.getvalue())
 
 
-def embed_query(data: bytes, embedder: TripletEmbedder, backbone: str, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Decode image bytes and embed them: frozen backbone features (D,) and the tuned unit
-    vector (out_dim,).
+def embed_query(data: bytes, embedder: TripletEmbedder, backbone: str, threads: int = 1,
+                also: tuple[str, ...] = ()) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Decode image bytes and embed them: frozen features by backbone name ({backbone: (D,)},
+    plus sibling backbones in ``also`` that share the forward pass) and the tuned unit vector
+    (out_dim,).
 
     ``threads``: torch intra-op threads for this one image (restored afterwards; 0 keeps torch's
     setting). One thread is much faster on a busy machine: a single 224 px forward pass gains
@@ -194,8 +196,9 @@ def embed_query(data: bytes, embedder: TripletEmbedder, backbone: str, threads: 
     if threads:
         torch.set_num_threads(threads)
     try:
-        feats = embed_pil([image], backbone).features
-        return feats[0], embedder.transform(feats)[0]
+        out = embed_pil([image], backbone, also=also)
+        frozen = {backbone: out.features[0], **{name: f[0] for name, f in out.siblings.items()}}
+        return frozen, embedder.transform(out.features)[0]
     finally:
         if threads:
             torch.set_num_threads(before)
@@ -204,6 +207,17 @@ def embed_query(data: bytes, embedder: TripletEmbedder, backbone: str, threads: 
 def embed_query_bytes(data: bytes, embedder: TripletEmbedder, backbone: str, threads: int = 1) -> np.ndarray:
     """The tuned unit vector (out_dim,) of image bytes (see :func:`embed_query`)."""
     return embed_query(data, embedder, backbone, threads)[1]
+
+
+def cluster_backbones(ws: Workspace, cluster_run: str | None = None) -> tuple[str, ...]:
+    """The backbone of the clustering a query would be placed in (empty without one)."""
+    from core.cluster_step import artifact_name
+
+    run, _ = cluster_run_of(ws, cluster_run)
+    if run is None:
+        return ()
+    backbone = (ws.record(artifact_name(run)) or {}).get("config", {}).get("backbone")
+    return (str(backbone),) if backbone else ()
 
 
 def cluster_run_of(ws: Workspace, cluster_run: str | None = None) -> tuple[str | None, str | None]:
@@ -217,11 +231,12 @@ def cluster_run_of(ws: Workspace, cluster_run: str | None = None) -> tuple[str |
     return run, None
 
 
-def cluster_of_features(ws: Workspace, features: np.ndarray, backbone: str, data: bytes,
+def cluster_of_features(ws: Workspace, features: dict[str, np.ndarray], data: bytes,
                         cluster_run: str | None = None) -> tuple[dict[str, Any] | None, str | None]:
     """The cluster of a query image: (assignment dict, with ``"name": "outlier"`` for an
-    outlier, None) or (None, why not). ``features`` (D,) are its ``backbone`` features, reused
-    when the clustering was made with the same backbone; otherwise ``data`` is embedded anew."""
+    outlier, None) or (None, why not). ``features`` maps backbone names to the image's (D,)
+    features (as :func:`embed_query` gives them); when the clustering's backbone is not among
+    them, ``data`` is embedded anew."""
     from core.cluster_step import artifact_name, assign_features, assign_image
     from core.images import decode_image
 
@@ -229,9 +244,9 @@ def cluster_of_features(ws: Workspace, features: np.ndarray, backbone: str, data
     if run is None:
         return None, why
     try:
-        config = (ws.record(artifact_name(run)) or {}).get("config", {})
-        if config.get("backbone", backbone) == backbone:
-            return assign_features(ws, features, run)[0].to_dict(), None
+        backbone = (ws.record(artifact_name(run)) or {}).get("config", {}).get("backbone")
+        if backbone in features:
+            return assign_features(ws, features[backbone], run)[0].to_dict(), None
         return assign_image(ws, decode_image(data), run).to_dict(), None
     except StyleAtlasError as exc:
         return None, str(exc)
@@ -325,7 +340,8 @@ def similar(
             query = {"kind": "bytes", "n_bytes": len(data_b)}
         timings["fetch_read"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        frozen, q = embed_query(data_b, embedder, backbone, threads)
+        frozen, q = embed_query(data_b, embedder, backbone, threads,
+                                also=cluster_backbones(ws, cluster_run) if with_cluster else ())
     timings["embed"] = (time.perf_counter() - t0) * 1000
     t0 = time.perf_counter()
     if weights:
@@ -349,6 +365,6 @@ def similar(
         if item_id is not None:
             cluster, note = cluster_of_item(ws, item_id, cluster_run)
         else:
-            cluster, note = cluster_of_features(ws, frozen, backbone, data_b, cluster_run)
+            cluster, note = cluster_of_features(ws, frozen, data_b, cluster_run)
         timings["cluster"] = (time.perf_counter() - t0) * 1000
     return QueryResult(results, query, weights, cluster, note, {k_: round(v, 2) for k_, v in timings.items()})

@@ -68,3 +68,21 @@ def test_lite0_model_is_frozen_and_in_eval_mode():
     a, _ = FeatureExtractor("efficientnet-lite0").extract(x)
     b, _ = FeatureExtractor("efficientnet-lite0").extract(x)
     assert torch.equal(a, b)  # no dropout or batch-norm updates at inference
+
+
+@pytest.mark.backbone
+def test_grid_features_are_the_quadrants_of_the_same_feature_map():
+    """efficientnet-lite0-2x2 shares lite0's forward pass: (B, 1280·4), channel-major, and
+    averaging its four cells gives back (nearly) the globally pooled features."""
+    image = Image.new("RGB", (120, 200), (240, 240, 240))
+    image.paste((20, 40, 160), (30, 20, 90, 120))  # a dark garment in the top half
+    x = torch.from_numpy(np.stack([preprocess(get_spec("efficientnet-lite0"), image)]))
+    (pooled, grid), probs = FeatureExtractor("efficientnet-lite0").extract_grids(x, (1, 2))
+    alone, _ = FeatureExtractor("efficientnet-lite0-2x2").extract(x)
+    assert get_spec("efficientnet-lite0-2x2").dim == grid.shape[1] == 5120
+    assert torch.allclose(grid, alone, atol=1e-5) and probs.shape == (1, 1000)
+    cells = grid.reshape(1, 1280, 2, 2)
+    corr = np.corrcoef(cells.mean((2, 3))[0].numpy(), pooled[0].numpy())[0, 1]
+    assert corr > 0.98
+    top, bottom = cells[0, :, 0, :].mean(-1), cells[0, :, 1, :].mean(-1)
+    assert not torch.allclose(top, bottom, atol=1e-2)  # the layout is kept

@@ -10,7 +10,7 @@ from core import cli_cluster
 from core.errors import InvalidInputError, MissingArtifactError
 from tests.core.test_cluster_step import blob_workspace
 
-FAST = ["--k-init", "3", "--k-max", "4", "--epochs", "2", "--lr", "1e-3", "--quiet"]
+FAST = ["--k-init", "3", "--k-max", "4", "--epochs", "2", "--lr", "1e-3", "--init-umap", "0", "--quiet"]
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

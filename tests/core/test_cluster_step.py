@@ -18,14 +18,15 @@ from core.cluster_step import (
 from core.errors import InvalidInputError, MissingArtifactError
 from core.workspace import Workspace
 
-FAST = dict(batch_size=64, lr=1e-3, hidden_dim=32, out_dim=16, n_epochs=3, min_epochs=3, k_init=3, k_max=4)
+FAST = dict(batch_size=64, lr=1e-3, hidden_dim=32, out_dim=16, n_epochs=3, min_epochs=3, k_init=3, k_max=4,
+            init_umap=None)
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def blob_workspace(root, n=240, d=24, with_labels=True):
-    """A workspace whose items and lite0-shaped features artifacts hold make_blobs data."""
+    """A workspace whose items and lite0 / lite0-2x2 features artifacts hold make_blobs data."""
     X, y = make_blobs(n, n_features=d, centers=3, cluster_std=1.0, random_state=0)
     ids = np.array([f"{i:016x}" for i in range(n)])
     ws = Workspace(root)
@@ -37,12 +38,15 @@ def blob_workspace(root, n=240, d=24, with_labels=True):
         items.to_parquet(tmp / "items.parquet", index=False)
     rng = np.random.default_rng(0)
     topk = np.tile(np.array([608, 655, 841, 774, 0], np.int16), (n, 1))
-    with ws.write_artifact("features/efficientnet-lite0", config={}, parents={"items": 1}) as tmp:
-        np.save(tmp / "ids.npy", ids.astype("U16"))
-        np.save(tmp / "features.npy", X.astype(np.float32))
-        np.save(tmp / "views.npy", (X[:, None, :] + rng.normal(0, 0.1, (n, 2, d))).astype(np.float32))
-        np.save(tmp / "topk_idx.npy", topk)
-        np.save(tmp / "topk_prob.npy", np.tile(np.array([0.5, 0.2, 0.1, 0.1, 0.1], np.float32), (n, 1)))
+    views = (X[:, None, :] + rng.normal(0, 0.1, (n, 2, d))).astype(np.float32)
+    # the clustering backbone (2×2 grid) and the pooled one, as embedding lite0 writes them
+    for name, feats in (("efficientnet-lite0-2x2", X), ("efficientnet-lite0", X[:, ::-1] * 2)):
+        with ws.write_artifact(f"features/{name}", config={}, parents={"items": 1}) as tmp:
+            np.save(tmp / "ids.npy", ids.astype("U16"))
+            np.save(tmp / "features.npy", np.ascontiguousarray(feats, dtype=np.float32))
+            np.save(tmp / "views.npy", views)
+            np.save(tmp / "topk_idx.npy", topk)
+            np.save(tmp / "topk_prob.npy", np.tile(np.array([0.5, 0.2, 0.1, 0.1, 0.1], np.float32), (n, 1)))
     return ws, y, ids
 
 
@@ -68,6 +72,9 @@ def test_cluster_workspace_writes_a_chartable_artifact(tmp_path):
     summary = res.summary
     assert summary["scores"]["nmi"] > 0.9
     assert summary["baseline"]["k"] == res.k and "nmi" in summary["baseline"]
+    # plain k-means on the clustered (grid) features and on the pooled lite0 ones, both scored
+    assert summary["baseline"]["features"] == "efficientnet-lite0-2x2"
+    assert summary["baseline"]["pooled"]["features"] == "efficientnet-lite0" and "nmi" in summary["baseline"]["pooled"]
     assert summary["scores"]["n_labelled"] == 240 - 24
 
 

@@ -102,3 +102,29 @@ def test_rerun_on_an_unchanged_catalog_keeps_the_artifact_version(tmp_path):
     assert ws.version("features/colour-histogram") == version
     embed_workspace(ws, EmbedConfig(backbone="colour-histogram", n_views=1, workers=0))
     assert ws.version("features/colour-histogram") == version + 1
+
+
+@pytest.mark.backbone
+def test_sibling_backbones_come_from_one_pass_and_only_the_missing_one_is_computed(tmp_path):
+    ws = _colour_ws(tmp_path, n=3)
+    cfg = EmbedConfig(n_views=1, workers=0)
+    embed_workspace(ws, cfg)  # lite0 alone
+    lite0_shards = sorted((ws.cache_dir / "efficientnet-lite0").rglob("*.npz"))
+    rep = embed_workspace(ws, cfg, also=("efficientnet-lite0-2x2",))
+    assert rep.total == 3
+    assert sorted((ws.cache_dir / "efficientnet-lite0").rglob("*.npz")) == lite0_shards  # not written twice
+    grid = load_features(ws, "efficientnet-lite0-2x2")
+    pooled = load_features(ws, "efficientnet-lite0")
+    assert grid.features.shape == (3, 5120) and grid.views.shape == (3, 1, 5120)
+    assert grid.ids.tolist() == pooled.ids.tolist()
+    np.testing.assert_array_equal(grid.topk_idx, pooled.topk_idx)
+    again = embed_workspace(ws, cfg, also=("efficientnet-lite0-2x2",))
+    assert again.computed == 0
+
+
+def test_a_sibling_of_another_network_is_refused(tmp_path):
+    from core.errors import InvalidInputError
+
+    ws = _colour_ws(tmp_path, n=2)
+    with pytest.raises(InvalidInputError, match="cannot share a forward pass"):
+        embed_workspace(ws, EmbedConfig(n_views=0, workers=0), also=("efficientnet-lite2",))

@@ -24,6 +24,12 @@ def test_run_builds_every_artifact_with_its_parents(small_workspace: Workspace):
     assert ws.has("features/colour-histogram")
     proj = ws.record("projection/default")
     assert proj["parents"] == {"features/efficientnet-lite0": feat["version"]}
+    # the 2×2-grid features come from the same pass and are what the clustering used
+    grid = load_features(ws, "efficientnet-lite0-2x2")
+    assert grid.ids.tolist() == fs.ids.tolist() and grid.features.shape == (len(items), 5120)
+    assert grid.views.shape == (len(items), 2, 5120)
+    grid_version = ws.version("features/efficientnet-lite0-2x2")
+    assert ws.record("clusters/default")["parents"] == {"features/efficientnet-lite0-2x2": grid_version}
 
 
 @pytest.mark.backbone

@@ -259,6 +259,17 @@ def test_lite0_end_to_end_query_by_image(small_workspace: Workspace, tmp_path: P
     res = similar(ws, path=ws.image_path(item), k=5)
     assert res.results[0]["item_id"] == item and res.results[0]["score"] > 0.99
     assert set(res.timings_ms) >= {"embed", "search"}
+    # its cluster comes from the 2×2-grid features of the same forward pass, and matches the
+    # stored assignment of the item itself
+    from core.cluster_step import load_clustering
+    from core.query import cluster_backbones
+
+    assert cluster_backbones(ws) == ("efficientnet-lite0-2x2",)
+    stored = load_clustering(ws, "default")
+    row = int(np.flatnonzero(stored.ids == item)[0])
+    assert res.cluster is not None
+    if not res.cluster["outlier"]:
+        assert res.cluster["cluster"] == int(stored.labels[row])
 
 
 def test_query_reports_its_cluster_where_a_clustering_exists(trained: tuple[Workspace, dict], tmp_path: Path) -> None:
