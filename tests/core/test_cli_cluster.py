@@ -8,6 +8,7 @@ from PIL import Image
 
 from core import cli_cluster
 from core.errors import InvalidInputError, MissingArtifactError
+from core.fashion_mnist import DEFAULT_DIR as FMNIST_DIR
 from tests.core.test_cluster_step import blob_workspace
 
 FAST = ["--k-init", "3", "--k-max", "4", "--epochs", "2", "--lr", "1e-3", "--init-umap", "0", "--quiet"]
@@ -85,3 +86,18 @@ def test_assign_json_on_the_real_demo_subset(small_workspace, tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"run_id", "cluster", "name", "confidence", "similarity", "outlier"}
     assert out["outlier"] or isinstance(out["cluster"], int)
+
+
+@pytest.mark.backbone
+@pytest.mark.skipif(not (FMNIST_DIR / "t10k-images-idx3-ubyte.gz").exists(), reason="dataset-fashion-mnist not installed")
+def test_evaluate_fashion_mnist_end_to_end_on_a_slice(capsys):
+    """The reproducible benchmark path on the first 400 test images: ingest, lite0 + 2×2-grid
+    embedding in one pass, balanced DeepCluster; far above chance, with both baselines."""
+    assert run(["evaluate", "fashion-mnist", "--limit", "400", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_items"] == 400 and out["k"] == 10
+    assert out["acc"] > 0.55 and out["nmi"] > 0.5  # chance is 0.1 / 0.0
+    assert out["baseline"]["features"] == "efficientnet-lite0-2x2"
+    assert out["baseline"]["pooled"]["features"] == "efficientnet-lite0"
+    assert set(out["f1"]) == {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                              "Sneaker", "Bag", "Ankle boot"}
