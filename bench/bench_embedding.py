@@ -27,7 +27,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.backbones import FeatureExtractor, get_spec, preprocess  # noqa: E402
+from core.backbones import SIBLINGS, FeatureExtractor, get_spec, preprocess  # noqa: E402
 from core.embedding import EmbedConfig, embed_workspace  # noqa: E402
 from core.images import ingest  # noqa: E402
 from core.workspace import Workspace  # noqa: E402
@@ -71,8 +71,13 @@ def main() -> None:
     parser.add_argument("--views", type=int, default=0)
     parser.add_argument("--workers", type=int, default=EmbedConfig().workers)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--forward-batch", type=int, default=EmbedConfig().forward_batch,
+                        help="images (views included) per forward pass")
     parser.add_argument("--backbone", default="efficientnet-lite0")
+    parser.add_argument("--no-siblings", action="store_true",
+                        help="embed the backbone alone (the pipeline also writes its 2x2-grid sibling)")
     args = parser.parse_args()
+    also = () if args.no_siblings else SIBLINGS.get(args.backbone, ())
     tmp = Path(tempfile.mkdtemp(prefix="bench-embed-"))
     per_class = 10_000 if args.n == 0 else max(1, args.n // 18)
     csv = write_subset_csv(tmp / "cat.csv", per_class=per_class, unlabelled=0)
@@ -82,7 +87,8 @@ def main() -> None:
     n_img = len(ids) * (1 + args.views)
     spec = get_spec(args.backbone)
     extractor = FeatureExtractor(args.backbone)
-    print(f"backbone {args.backbone}, {len(ids)} images x {1 + args.views} views, batch {args.batch_size}, "
+    print(f"backbone {args.backbone} (+ {', '.join(also) or 'no siblings'}), {len(ids)} images x {1 + args.views} views, "
+          f"batch {args.batch_size}, forward batch {args.forward_batch}, "
           f"torch threads {torch.get_num_threads()}, decoding workers {args.workers}")
 
     # raw forward on pre-decoded tensors (the same number of forwards as the pipeline), measured
@@ -99,17 +105,18 @@ def main() -> None:
 
     raw_before = raw_forward()
 
-    cfg = EmbedConfig(backbone=args.backbone, n_views=args.views, workers=args.workers, batch_size=args.batch_size)
+    cfg = EmbedConfig(backbone=args.backbone, n_views=args.views, workers=args.workers, batch_size=args.batch_size,
+                      forward_batch=args.forward_batch)
     maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with PeakRss() as peak:
         t0 = time.perf_counter()
-        rep = embed_workspace(ws, cfg)
+        rep = embed_workspace(ws, cfg, also=also)
         pipe = n_img / (time.perf_counter() - t0)
     assert rep.computed == len(ids)
     raw_after = raw_forward()
     raw = (raw_before + raw_after) / 2
     t0 = time.perf_counter()
-    again = embed_workspace(ws, cfg)
+    again = embed_workspace(ws, cfg, also=also)
     rerun = time.perf_counter() - t0
 
     print(f"raw forward        {raw:8.1f} img/s   (before {raw_before:.1f}, after {raw_after:.1f})")

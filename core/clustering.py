@@ -44,7 +44,9 @@ def check_features(X: Any, name: str = "features") -> np.ndarray:
         raise InvalidInputError(f"{name} must be numeric, got dtype {arr.dtype}")
     if arr.ndim not in (2, 3) or arr.shape[0] == 0 or arr.shape[-1] == 0:
         raise InvalidInputError(f"{name} must be a non-empty (N, D) matrix, got shape {arr.shape}")
-    finite = np.isfinite(arr.reshape(arr.shape[0], -1)).all(axis=1)
+    flat = arr.reshape(arr.shape[0], -1)
+    # in row blocks: a catalog's views can be gigabytes, memory-mapped; no full-size temporary
+    finite = np.concatenate([np.isfinite(flat[s : s + 4096]).all(axis=1) for s in range(0, len(flat), 4096)])
     if not finite.all():
         bad = np.flatnonzero(~finite)
         shown = ", ".join(map(str, bad[:5])) + (" ..." if len(bad) > 5 else "")
@@ -218,13 +220,18 @@ class AdaptiveDeepCluster:
         self.pre_scale_ = (scale + 1e-6).astype(np.float32)
         assert self.pre_components_.shape[1] == D
 
-    def preprocess(self, X: np.ndarray) -> np.ndarray:
-        """Centre, (PCA-)project and scale raw features (n, D) → (n, D') float32."""
-        X = np.asarray(X, dtype=np.float32)
-        out = X - self.pre_mean_
-        if self.pre_components_ is not None:
-            out = out @ self.pre_components_.T
-        return (out / self.pre_scale_).astype(np.float32)
+    def preprocess(self, X: np.ndarray, chunk: int = 8192) -> np.ndarray:
+        """Centre, (PCA-)project and scale raw features (n, D) → (n, D') float32, in row blocks
+        (``X`` may be a large memory-mapped array: only the output is held in full)."""
+        X = np.asarray(X)
+        comps = self.pre_components_
+        out = np.empty((len(X), X.shape[1] if comps is None else len(comps)), np.float32)
+        for s in range(0, len(X), chunk):
+            block = np.asarray(X[s : s + chunk], dtype=np.float32) - self.pre_mean_
+            if comps is not None:
+                block = block @ comps.T
+            out[s : s + chunk] = block / self.pre_scale_
+        return out
 
     # -- model pieces -------------------------------------------------------------------------
     def _build(self, in_dim: int, k: int) -> None:

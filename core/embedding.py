@@ -37,7 +37,8 @@ class EmbedConfig:
     backbone: str = DEFAULT_BACKBONE
     n_views: int = 2  # augmented views per image, besides the original
     view_seed: int = 0
-    batch_size: int = 32
+    batch_size: int = 32  # images per DataLoader batch (each with its views)
+    forward_batch: int = 32  # images, views included, per forward pass: bounds peak memory
     # DataLoader processes decoding images while the model runs (0: in the main process). The
     # default keeps two cores for the model's threads: on a 2-core machine a decoding process
     # only competes with the forward pass (measured in bench/bench_embedding.py).
@@ -160,7 +161,7 @@ def embed_workspace(
         for batch in loader:
             b, v = batch.shape[:2]
             flat = batch.reshape(b * v, *batch.shape[2:])
-            feats, probs = extractor.extract_grids(flat, grids)
+            feats, probs = _forward(extractor, flat, grids, cfg.forward_batch)
             tk_i = tk_p = None
             if probs is not None:
                 tk_i, tk_p = _topk(probs.numpy().reshape(b, v, -1)[:, 0])
@@ -180,6 +181,17 @@ def embed_workspace(
             _write_features(ws, one, ids, got)
     return EmbedReport(cfg.backbone, computed=len(todo), cached=total - len(todo), total=total,
                        siblings=[one.backbone for one in cfgs[1:]])
+
+
+def _forward(extractor: FeatureExtractor, x: Any, grids: tuple[int, ...], chunk: int) -> tuple[list[Any], Any]:
+    """``extractor.extract_grids`` over ``x`` (B, ...) in chunks of at most ``chunk`` images, so
+    a batch of images with their views never needs the activations of all of them at once."""
+    import torch
+
+    parts = [extractor.extract_grids(x[s:s + chunk], grids) for s in range(0, len(x), max(1, chunk))]
+    feats = [torch.cat([p[0][g] for p in parts]) for g in range(len(grids))]
+    probs = [p[1] for p in parts if p[1] is not None]
+    return feats, (torch.cat(probs) if probs else None)
 
 
 def _rows(a: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:

@@ -152,3 +152,15 @@ def test_assign_image_on_the_real_demo_subset(small_workspace, tmp_path):
     if not a.outlier:
         assert a.cluster == int(res.labels[0]) and a.name == res.clusters[a.cluster]["name"]
     assert 0.0 <= a.confidence <= 1.0
+
+
+def test_large_inputs_switch_pca_on_and_small_ones_keep_every_dimension():
+    from core.cluster_step import AUTO_PCA_DIM, effective_config
+
+    cfg = ClusterConfig()
+    small = effective_config(cfg, n_items=1_800, n_views=2, dim=5120)  # the demo: 110 MB
+    assert small.pca_dim is None
+    big = effective_config(cfg, n_items=50_000, n_views=2, dim=5120)  # 3 GiB of head inputs
+    assert big.pca_dim == AUTO_PCA_DIM and big.whiten is False
+    chosen = effective_config(ClusterConfig(pca_dim=64), n_items=50_000, n_views=2, dim=5120)
+    assert chosen.pca_dim == 64  # an explicit choice is kept

@@ -196,3 +196,16 @@ def test_bad_parameters_rejected():
 def test_unfitted_model_cannot_assign():
     with pytest.raises(InvalidInputError, match="not fitted"):
         AdaptiveDeepCluster().assign(np.zeros((2, 3), np.float32))
+
+
+def test_preprocess_in_row_blocks_matches_one_block_and_reads_a_memmap(tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(50, 12)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    for pca_dim in (None, 4):
+        model = AdaptiveDeepCluster(k_init=2, k_max=2, pca_dim=pca_dim, **FAST)
+        model._fit_preprocess(X)
+        whole = model.preprocess(X, chunk=1000)
+        np.testing.assert_allclose(model.preprocess(mapped, chunk=7), whole, rtol=1e-6, atol=1e-6)
+        assert whole.shape == (50, 12 if pca_dim is None else 4) and whole.dtype == np.float32
