@@ -20,7 +20,7 @@ from core.workspace import Workspace
 # Settings of `evaluate`: fixed k = number of classes (the standard protocol), 2×2-grid lite0
 # features, equal-size pseudo-labels (benchmark classes are balanced) and neighbour consistency
 # (see bench/README.md for what was tried and how these were chosen).
-EVAL_CONFIG = ClusterConfig(backbone=CLUSTER_BACKBONE, equipartition=True, n_epochs=20, min_epochs=8)
+EVAL_CONFIG = ClusterConfig(backbone=CLUSTER_BACKBONE, equipartition=True, init_umap=None, n_epochs=20, min_epochs=8)
 
 
 def _add_cluster_options(p: argparse.ArgumentParser, defaults: ClusterConfig) -> None:
