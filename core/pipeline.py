@@ -65,7 +65,11 @@ def run(ws: Workspace, source: str | os.PathLike[str] | None = None, *, config: 
     summary["embed"] = vars(embed(ws, cfg.backbone, config=cfg.embed, progress=step(f"embed {cfg.backbone}")))
     if cfg.colour_features:
         summary["embed_colour"] = vars(embed(ws, "colour-histogram", progress=step("embed colour-histogram")))
-    summary["cluster"] = cluster(ws, progress=step("cluster (DeepCluster)"))
+    from core.cluster_step import ClusterConfig
+
+    # cluster on the backbone's grid sibling where it has one (lite0 → lite0-2x2), else on it
+    cluster_backbone = SIBLINGS.get(cfg.backbone, (cfg.backbone,))[0]
+    summary["cluster"] = cluster(ws, ClusterConfig(backbone=cluster_backbone), progress=step("cluster (DeepCluster)"))
     summary["similarity"] = similarity(ws, progress=step("similarity (triplet head)"))
     summary["projection"] = project(ws, f"features/{cfg.backbone}", "default", progress=step("map of features (UMAP)"))
     summary["projection_tuned"] = project(ws, "similarity/default", "tuned", progress=step("map of tuned embedding (UMAP)"))
