@@ -6,7 +6,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from components import clusterdata, explore, ui
 from components.data import catalog, open_workspace, runs
@@ -128,9 +128,31 @@ def layout(map: str | None = None, color: str | None = None, **_query: Any) -> h
             dcc.Store(id="explore-key", data=key.to_dict(color_by)),
             dcc.Store(id="tray-ids", data=[]),
             dcc.Location(id="explore-nav", refresh="callback-nav"),
+            dcc.Store(id="explore-url-sync"),
         ],
         id="page-explore",
     )
+
+
+# The address bar follows the controls (?map=…&color=…), so a view can be bookmarked or shared.
+# history.replaceState changes the URL without a navigation: Dash's router does not re-render
+# the page (a dcc.Location output would) and the back button is not flooded with entries.
+clientside_callback(
+    """
+    function(map, color) {
+        const params = new URLSearchParams(window.location.search);
+        if (map) { params.set("map", map); }
+        if (color) { params.set("color", color); }
+        const url = window.location.pathname + "?" + params.toString() + window.location.hash;
+        window.history.replaceState(window.history.state, "", url);
+        return window.dash_clientside.no_update;
+    }
+    """,
+    Output("explore-url-sync", "data"),
+    Input("explore-map-select", "value"),
+    Input("explore-color", "value"),
+    prevent_initial_call=True,
+)
 
 
 @callback(

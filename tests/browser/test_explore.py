@@ -47,3 +47,19 @@ def test_lasso_fills_tray_and_saves_tag(atlas, app_workspace) -> None:
     assert len(tagged) >= n_cards
     screenshot(atlas, "explore-lasso")
     assert console_errors(atlas) == []
+
+
+def test_the_address_bar_follows_the_controls_and_reopens_the_same_view(atlas, app_workspace) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    atlas.driver.set_window_size(1400, 1000)
+    atlas.wait_for_page(url=atlas.server_url + "/explore")
+    atlas.driver.find_element("xpath", "//*[@id='explore-color']//label[normalize-space()='Catalog label']").click()
+    atlas.wait_for_text_to_equal("#explore-color label.active", "Catalog label", timeout=10)
+    WebDriverWait(atlas.driver, 10).until(lambda d: "color=label" in d.current_url)
+    url = atlas.driver.current_url
+    assert "/explore?" in url and "map=" in url
+    # opening that address again shows the map coloured by catalog label
+    atlas.driver.get(url)
+    atlas.wait_for_text_to_equal("#explore-color label.active", "Catalog label", timeout=20)
+    assert console_errors(atlas) == []
