@@ -38,12 +38,16 @@ class FetchPolicy:
     max_redirects : redirects followed at most.
     allow_networks : addresses / networks allowed even though not global, e.g.
         ``("127.0.0.1/32",)`` in a test with a local server. Empty in production.
+    ca_certs : a PEM file of certificate authorities to trust instead of the system's (a
+        test's own CA, a company proxy's). None: the system store. Certificates and host
+        names are always verified.
     """
 
     timeout_s: float = 10.0
     max_bytes: int = 20 * 2**20
     max_redirects: int = 5
     allow_networks: tuple[str, ...] = field(default_factory=tuple)
+    ca_certs: str | None = None
 
     def allowed(self) -> list[IPNetwork]:
         """The allow-list parsed into networks."""
@@ -140,7 +144,7 @@ def fetch_image(url: str, policy: FetchPolicy | None = None) -> FetchedImage:
         if scheme == "https":
             pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
                 str(ip), port, timeout=timeout, retries=False, server_hostname=host, assert_hostname=host,
-                cert_reqs="CERT_REQUIRED")
+                cert_reqs="CERT_REQUIRED", ca_certs=policy.ca_certs)
         else:
             pool = urllib3.HTTPConnectionPool(str(ip), port, timeout=timeout, retries=False)
         try:

@@ -163,3 +163,54 @@ def test_bad_urls(url: str, msg: str) -> None:
 def test_name_resolving_to_loopback_is_refused() -> None:
     with pytest.raises(InvalidInputError, match="loopback"):
         fetch_image("http://localhost:9/x.png")
+
+
+@pytest.fixture(scope="module")
+def https_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str]]:
+    """A real TLS server on 127.0.0.1 whose self-signed certificate names only ``localhost``."""
+    import datetime
+    import ssl
+
+    pytest.importorskip("cryptography")
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    folder = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield httpd.server_address[1], str(cert_path)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_https_fetch_verifies_the_certificate_and_the_host_name(https_server: tuple[int, str]) -> None:
+    port, ca = https_server
+    local = ("127.0.0.1/32", "::1/128")
+    got = fetch_image(f"https://localhost:{port}/img.png", FetchPolicy(allow_networks=local, ca_certs=ca))
+    assert got.data == png_bytes() and got.content_type == "image/png"
+    # the same server without trusting its certificate: refused, not fetched
+    with pytest.raises(InvalidInputError, match="could not fetch https://localhost.*SSLError"):
+        fetch_image(f"https://localhost:{port}/img.png", FetchPolicy(allow_networks=local))
+    # a trusted certificate for another name (the address instead of "localhost"): refused
+    with pytest.raises(InvalidInputError, match="could not fetch https://127.0.0.1.*SSLError"):
+        fetch_image(f"https://127.0.0.1:{port}/img.png", FetchPolicy(allow_networks=local, ca_certs=ca))
