@@ -47,6 +47,13 @@ def bench_reassign(n: int = 70_000, d: int = 256, k: int = 25, repeats: int = 3,
           f"(novel {int(novel.sum())})")
 
 
+def _baselines(base: dict) -> str:
+    """Plain k-means on the clustered features, and on pooled lite0 where the summary has it."""
+    pooled = base.get("pooled") or base
+    return (f"plain k-means on the same features ({base['features']}) acc {base['acc']:.4f} nmi {base['nmi']:.4f} "
+            f"| on pooled lite0 acc {pooled['acc']:.4f} nmi {pooled['nmi']:.4f}")
+
+
 def bench_demo(workspace: Path, k: int | None) -> None:
     """Tuned clustering vs plain k-means (same k) on a demo workspace, labelled items only."""
     from dataclasses import replace
@@ -65,12 +72,8 @@ def bench_demo(workspace: Path, k: int | None) -> None:
     ):
         t0 = time.perf_counter()
         out = evaluate_workspace(ws, cfg, run_id="bench")
-        base = out["baseline"]
-        pooled = base.get("pooled") or base
         print(f"demo [{name}] k={out['k']} on {out['n_labelled']} labelled items: tuned nmi {out['nmi']:.4f} "
-              f"acc {out['acc']:.4f} | plain k-means on the same features ({base['features']}) nmi {base['nmi']:.4f} "
-              f"acc {base['acc']:.4f} | on pooled lite0 nmi {pooled['nmi']:.4f} acc {pooled['acc']:.4f} "
-              f"({time.perf_counter() - t0:.0f} s)")
+              f"acc {out['acc']:.4f} | {_baselines(out['baseline'])} ({time.perf_counter() - t0:.0f} s)")
         sys.stdout.flush()
 
 
@@ -89,11 +92,8 @@ def bench_fashion_mnist(limit: int | None, extra: list[str]) -> None:
     with contextlib.redirect_stdout(buf):
         args.handler(args)
     out = json.loads(buf.getvalue())
-    base = out["baseline"]
-    pooled = base.get("pooled") or base
     print(f"fashion-mnist ({out['n_items']} items, k={out['k']}): acc {out['acc']:.4f} nmi {out['nmi']:.4f} "
-          f"ari {out['ari']:.4f} purity {out['purity']:.4f} | plain k-means on the same features acc "
-          f"{base['acc']:.4f} nmi {base['nmi']:.4f} | on pooled lite0 acc {pooled['acc']:.4f} nmi {pooled['nmi']:.4f} "
+          f"ari {out['ari']:.4f} purity {out['purity']:.4f} | {_baselines(out['baseline'])} "
           f"| {out['seconds']} s total, clustering {out['cluster_seconds']} s")
     print("  per-class F1:", json.dumps({c: round(v, 3) for c, v in out["f1"].items()}))
 

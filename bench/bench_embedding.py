@@ -27,7 +27,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.backbones import SIBLINGS, FeatureExtractor, get_spec, preprocess  # noqa: E402
+from core.backbones import FeatureExtractor, get_spec, preprocess, siblings  # noqa: E402
 from core.embedding import EmbedConfig, embed_workspace  # noqa: E402
 from core.images import ingest  # noqa: E402
 from core.workspace import Workspace  # noqa: E402
@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--no-siblings", action="store_true",
                         help="embed the backbone alone (the pipeline also writes its 2x2-grid sibling)")
     args = parser.parse_args()
-    also = () if args.no_siblings else SIBLINGS.get(args.backbone, ())
+    also = () if args.no_siblings else siblings(args.backbone)
     tmp = Path(tempfile.mkdtemp(prefix="bench-embed-"))
     per_class = 10_000 if args.n == 0 else max(1, args.n // 18)
     csv = write_subset_csv(tmp / "cat.csv", per_class=per_class, unlabelled=0)

@@ -81,8 +81,12 @@ REGISTRY: dict[str, BackboneSpec] = {
 }
 DEFAULT_BACKBONE = "efficientnet-lite0"
 CLUSTER_BACKBONE = "efficientnet-lite0-2x2"
-# Embedding a backbone also writes these, from the same forward pass (no extra cost).
-SIBLINGS: dict[str, tuple[str, ...]] = {DEFAULT_BACKBONE: (CLUSTER_BACKBONE,)}
+
+
+def siblings(name: str) -> tuple[str, ...]:
+    """Backbones computed from ``name``'s network in its forward pass (its grid poolings):
+    embedding ``name`` writes them too, at no extra cost."""
+    return tuple(s.name for s in REGISTRY.values() if s.network == name)
 
 
 def get_spec(name: str) -> BackboneSpec:

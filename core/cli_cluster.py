@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from core.backbones import CLUSTER_BACKBONE, REGISTRY, SIBLINGS
+from core.backbones import CLUSTER_BACKBONE, REGISTRY, get_spec
 from core.cli_common import add_json, add_quiet, add_workspace, open_workspace, print_json, progress_bar
 from core.cluster_step import ClusterConfig, assign_image, cluster_workspace, list_clusterings, require_clustering
 from core.errors import InvalidInputError, MissingArtifactError
@@ -199,7 +199,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         ws = Workspace(root / "workspace")
         pipeline.ingest(ws, csv_path, progress=progress_bar("ingest", enabled=not quiet))
         # the grid backbone comes with the pooled one from the same pass: both baselines for free
-        main = next((b for b, sib in SIBLINGS.items() if args.backbone in sib), args.backbone)
+        main = get_spec(args.backbone).model_name
         pipeline.embed(ws, main, config=EmbedConfig(n_views=args.views),
                        progress=progress_bar(f"embed {main}", enabled=not quiet))
     try:

@@ -260,7 +260,8 @@ def load_features(ws: Workspace, backbone: str = DEFAULT_BACKBONE) -> FeatureSet
 
 def embed_pil(images: list[Image.Image], backbone: str = DEFAULT_BACKBONE, also: tuple[str, ...] = ()) -> EmbedOutput:
     """Embed pictures on the fly (no augmentation, no cache): features (n, D); with ``also``,
-    the features of sibling backbones from the same forward pass in ``siblings``."""
+    the features of sibling backbones from the same forward pass in ``siblings`` (names in
+    ``also`` that are not siblings of ``backbone`` are left out: the caller embeds them itself)."""
     import torch
 
     spec = get_spec(backbone)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from core.backbones import DEFAULT_BACKBONE, SIBLINGS
+from core.backbones import DEFAULT_BACKBONE, siblings
 from core.embedding import EmbedConfig, EmbedReport, embed_workspace
 from core.images import IngestConfig, IngestReport
 from core.images import ingest as ingest_source
@@ -48,7 +48,7 @@ def embed(ws: Workspace, backbone: str = DEFAULT_BACKBONE, *, config: EmbedConfi
     cfg = replace(config or EmbedConfig(), backbone=backbone)
     if backbone == "colour-histogram":
         cfg = replace(cfg, n_views=0)
-    return embed_workspace(ws, cfg, progress=progress, also=SIBLINGS.get(backbone, ()))
+    return embed_workspace(ws, cfg, progress=progress, also=siblings(backbone))
 
 
 def run(ws: Workspace, source: str | os.PathLike[str] | None = None, *, config: RunConfig | None = None,
@@ -68,7 +68,7 @@ def run(ws: Workspace, source: str | os.PathLike[str] | None = None, *, config: 
     from core.cluster_step import ClusterConfig
 
     # cluster on the backbone's grid sibling where it has one (lite0 → lite0-2x2), else on it
-    cluster_backbone = SIBLINGS.get(cfg.backbone, (cfg.backbone,))[0]
+    cluster_backbone = (*siblings(cfg.backbone), cfg.backbone)[0]
     summary["cluster"] = cluster(ws, ClusterConfig(backbone=cluster_backbone), progress=step("cluster (DeepCluster)"))
     summary["similarity"] = similarity(ws, progress=step("similarity (triplet head)"))
     summary["projection"] = project(ws, f"features/{cfg.backbone}", "default", progress=step("map of features (UMAP)"))
