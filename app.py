@@ -9,7 +9,8 @@ Run ``python app.py`` (serves on 127.0.0.1:8050; ``HOST``/``PORT`` change that) 
 - ``STYLE_ATLAS_MAX_UPLOAD_MB``: the upload size cap (default 10).
 
 On first start, when the default demo workspace is missing or incomplete, the pipeline builds
-it (printing its progress) before the app serves.
+it in a background process while the app already serves: every page shows the build's
+progress (``components.build_banner``) and fills in as each step lands.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, html
 
+from components import build_banner
 from components.images import register_image_route
 from components.settings import REPO, host, port
 from components.ui import navbar
@@ -59,7 +61,7 @@ def create_app() -> Dash:
     application.layout = html.Div(
         [
             navbar(dash.page_registry.values()),
-            dbc.Container(dash.page_container, fluid="xxl", class_name="pb-5"),
+            dbc.Container([build_banner.layout(), dash.page_container], fluid="xxl", class_name="pb-5"),
         ]
     )
     return application
@@ -70,19 +72,15 @@ server = app.server
 
 
 def main() -> int:
-    """Build the demo workspace if needed, then serve (development server)."""
-    from components.bootstrap import ensure_workspace
+    """Serve (development server) at once; a missing demo workspace is built in the background,
+    its progress shown on every page and printed here."""
+    from components.bootstrap import start_build, warm_up_when_built
 
-    ensure_workspace()
-    from components.settings import workspace_path
-    from core.errors import StyleAtlasError
-    from core.query import warm_up
-    from core.workspace import Workspace
-
-    try:
-        warm_up(Workspace.open(workspace_path()))  # the first search is then as fast as the rest
-    except StyleAtlasError:
-        pass  # no workspace: the overview says what to run
+    proc = start_build()
+    if proc is not None:
+        print(f"Style Atlas: serving on http://{host()}:{port()} while the demo catalog is built "
+              "(progress below and in the browser)", file=sys.stderr, flush=True)
+    warm_up_when_built(proc)
     app.run(host=host(), port=port(), debug=os.environ.get("DASH_DEBUG", "") == "1")
     return 0
 

@@ -1,7 +1,9 @@
 """gunicorn settings for ``gunicorn app:server`` (read automatically from the working folder).
 
-Command-line flags (as in the Procfile) override these. Before workers start, the master builds
-the demo workspace when it is missing, so workers never race to build it.
+Command-line flags (as in the Procfile) override these. When the demo workspace is missing, the
+master starts building it in a child process and binds the port at once (Heroku allows a web
+process 60 s to bind); the pages show the build's progress, and each worker warms up when the
+build is done.
 """
 
 from __future__ import annotations
@@ -15,20 +17,15 @@ timeout = 120
 
 
 def on_starting(_server: Any) -> None:
-    """Build the default demo workspace on first start (no-op when it is complete)."""
-    from components.bootstrap import ensure_workspace
+    """Start building the default demo workspace on first start (no-op when it is complete)."""
+    from components.bootstrap import start_build
 
-    ensure_workspace()
+    start_build()
 
 
 def post_worker_init(_worker: Any) -> None:
-    """Warm each worker (models and index loaded, one forward pass) before its first request."""
-    from components.settings import workspace_path
-    from core.errors import StyleAtlasError
-    from core.query import warm_up
-    from core.workspace import Workspace
+    """Warm each worker (models and index loaded, one forward pass) before its first request,
+    or, while the demo is being built, as soon as the build is done."""
+    from components.bootstrap import warm_up_when_built
 
-    try:
-        warm_up(Workspace.open(workspace_path()))
-    except StyleAtlasError:
-        pass  # no workspace yet: the overview page says what to run
+    warm_up_when_built()

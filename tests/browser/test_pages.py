@@ -58,3 +58,28 @@ def test_missing_workspace_says_what_to_run(dash_duo, tmp_path, monkeypatch) -> 
     dash_duo.wait_for_contains_text("#overview-empty", "python -m core run --workspace", timeout=20)
     screenshot(dash_duo, "overview-missing-workspace")
     assert console_errors(dash_duo) == []
+
+
+def test_build_banner_follows_a_first_start_build(dash_duo, tmp_path, monkeypatch) -> None:
+    """While the demo is built in the background the pages say so, with the step and its
+    progress, and the banner announces the end of the build."""
+    import os
+    import time
+
+    from app import app
+    from components.build_status import BuildStatus, write_status
+
+    ws = tmp_path / "demo"
+    monkeypatch.setenv("STYLE_ATLAS_WORKSPACE", str(ws))
+    started = time.time() - 42
+    write_status(ws, BuildStatus("building", step="embed efficientnet-lite0", done=540, total=1791,
+                                 steps_done=["ingest"], started=started, pid=os.getpid()))
+    dash_duo.start_server(app)
+    dash_duo.wait_for_contains_text("#build-step", "embed efficientnet-lite0 — 540 / 1,791", timeout=20)
+    assert "Done: ingest." in dash_duo.find_element("#build-state-building").text
+    dash_duo.wait_for_contains_text("#overview-empty", "being built", timeout=20)  # not "run this command"
+    screenshot(dash_duo, "build-banner")
+    write_status(ws, BuildStatus("done", steps_done=["ingest", "embed efficientnet-lite0"], started=started,
+                                 pid=os.getpid()))
+    dash_duo.wait_for_contains_text("#build-state-done", "The demo catalog is ready", timeout=20)
+    assert console_errors(dash_duo) == []
