@@ -54,8 +54,9 @@ def _baselines(base: dict) -> str:
             f"| on pooled lite0 acc {pooled['acc']:.4f} nmi {pooled['nmi']:.4f}")
 
 
-def bench_demo(workspace: Path, k: int | None) -> None:
-    """Tuned clustering vs plain k-means (same k) on a demo workspace, labelled items only."""
+def bench_demo(workspace: Path, k: int | None, backbone: str | None = None) -> None:
+    """Tuned clustering vs plain k-means (same k) on a demo workspace, labelled items only;
+    ``backbone``: the features to cluster (default: the pipeline's, lite0's 2×2 grid)."""
     from dataclasses import replace
 
     from core.cli_cluster import EVAL_CONFIG, evaluate_workspace
@@ -70,6 +71,7 @@ def bench_demo(workspace: Path, k: int | None) -> None:
         ("pipeline defaults", ClusterConfig(k_init=k, k_max=k)),
         ("evaluate settings", replace(EVAL_CONFIG, k_init=k, k_max=k)),
     ):
+        cfg = replace(cfg, backbone=backbone or cfg.backbone)
         t0 = time.perf_counter()
         out = evaluate_workspace(ws, cfg, run_id="bench")
         print(f"demo [{name}] k={out['k']} on {out['n_labelled']} labelled items: tuned nmi {out['nmi']:.4f} "
@@ -103,6 +105,9 @@ def main() -> None:
     p.add_argument("which", choices=["reassign", "demo", "fashion-mnist"])
     p.add_argument("--workspace", type=Path, help="demo: a workspace with lite0 features of the demo catalog")
     p.add_argument("--k", type=int, default=None, help="demo: k (default: number of labelled classes)")
+    p.add_argument("--backbone", default=None,
+                   help="demo: features to cluster (default efficientnet-lite0-2x2; e.g. efficientnet-lite2-2x2 "
+                        "after `python -m core embed --backbone efficientnet-lite2`)")
     p.add_argument("--limit", type=int, default=None, help="fashion-mnist: first N test images only")
     args, rest = p.parse_known_args()  # fashion-mnist: anything else goes to `evaluate`
     if args.which == "reassign":
@@ -111,7 +116,7 @@ def main() -> None:
     elif args.which == "demo":
         if args.workspace is None:
             p.error("demo needs --workspace WS (e.g. built by `python -m core run --workspace WS`)")
-        bench_demo(args.workspace, args.k)
+        bench_demo(args.workspace, args.k, args.backbone)
     else:
         bench_fashion_mnist(args.limit, rest)
 

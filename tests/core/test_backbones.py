@@ -70,16 +70,26 @@ def test_lite0_model_is_frozen_and_in_eval_mode():
     assert torch.equal(a, b)  # no dropout or batch-norm updates at inference
 
 
+def test_each_efficientnet_has_its_grid_sibling():
+    from core.backbones import siblings
+
+    assert siblings("efficientnet-lite0") == ("efficientnet-lite0-2x2",)
+    assert siblings("efficientnet-lite2") == ("efficientnet-lite2-2x2",)
+    assert siblings("colour-histogram") == ()
+    assert get_spec("efficientnet-lite2-2x2").model_name == "efficientnet-lite2"
+
+
 @pytest.mark.backbone
-def test_grid_features_are_the_quadrants_of_the_same_feature_map():
-    """efficientnet-lite0-2x2 shares lite0's forward pass: (B, 1280·4), channel-major, and
+@pytest.mark.parametrize("network", ["efficientnet-lite0", "efficientnet-lite2"])
+def test_grid_features_are_the_quadrants_of_the_same_feature_map(network: str):
+    """A 2×2-grid sibling shares its network's forward pass: (B, 1280·4), channel-major, and
     averaging its four cells gives back (nearly) the globally pooled features."""
     image = Image.new("RGB", (120, 200), (240, 240, 240))
     image.paste((20, 40, 160), (30, 20, 90, 120))  # a dark garment in the top half
-    x = torch.from_numpy(np.stack([preprocess(get_spec("efficientnet-lite0"), image)]))
-    (pooled, grid), probs = FeatureExtractor("efficientnet-lite0").extract_grids(x, (1, 2))
-    alone, _ = FeatureExtractor("efficientnet-lite0-2x2").extract(x)
-    assert get_spec("efficientnet-lite0-2x2").dim == grid.shape[1] == 5120
+    x = torch.from_numpy(np.stack([preprocess(get_spec(network), image)]))
+    (pooled, grid), probs = FeatureExtractor(network).extract_grids(x, (1, 2))
+    alone, _ = FeatureExtractor(f"{network}-2x2").extract(x)
+    assert get_spec(f"{network}-2x2").dim == grid.shape[1] == 5120
     assert torch.allclose(grid, alone, atol=1e-5) and probs.shape == (1, 1000)
     cells = grid.reshape(1, 1280, 2, 2)
     corr = np.corrcoef(cells.mean((2, 3))[0].numpy(), pooled[0].numpy())[0, 1]
