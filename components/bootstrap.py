@@ -83,7 +83,7 @@ def _build(path: Path, missing: list[str], source: str | Path | None) -> list[st
 
     print(f"Style Atlas: building the demo workspace at {path} (missing: {', '.join(missing)})",
           file=sys.stderr, flush=True)
-    writer = StatusWriter(path)
+    writer = StatusWriter(path, source="" if source is None else str(source))
     try:
         pipeline.run(Workspace(path), source, progress_factory=lambda step: _printer(step, writer))
     except BaseException as exc:
@@ -119,8 +119,22 @@ def start_build(
         cmd += ["--source", str(source)]
     env = {**os.environ, "STYLE_ATLAS_BUILD": "1"}
     proc = subprocess.Popen(cmd, cwd=str(REPO), env=env)
-    write_status(path, BuildStatus("building", step="starting", started=time.time(), pid=proc.pid))
+    write_status(path, BuildStatus("building", step="starting", started=time.time(), pid=proc.pid,
+                                   source="" if source is None else str(source)))
     return proc
+
+
+def resume_build(path: Path | None = None) -> subprocess.Popen[bytes] | None:
+    """Start again the build recorded in the workspace's status file, on the same catalog (it
+    resumes from the feature cache); a workspace that is complete meanwhile is marked done."""
+    path = Path(path or workspace_path())
+    status = read_status(path)
+    if status is None or status.state == "building":
+        return None
+    if not missing_artifacts(path):
+        write_status(path, replace(status, state="done", step="", error=""))
+        return None
+    return start_build(path, force=True, source=status.source or None)
 
 
 def warm_up_when_built(proc: subprocess.Popen[bytes] | None = None, poll_s: float = 3.0) -> threading.Thread | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components.build_status import BuildStatus, read_status
 from components.settings import workspace_path
@@ -48,12 +48,13 @@ def render(status: BuildStatus | None, was_showing: bool) -> tuple[Any, bool]:
             color="success", className="mt-3 mb-0", id="build-state-done",
         ), True
     if status.state in ("failed", "interrupted"):
-        why = status.error or "the building process stopped before it finished"
+        why = status.error or "the building process stopped before it finished."
         return dbc.Alert(
             [
                 html.Span("Building the demo catalog did not finish: ", className="fw-bold"),
                 html.Span(why),
-                html.Span(" Restart the server to resume it (finished work is kept); the server log has details."),
+                html.Span(" Finished work is kept; the server log has details. "),
+                dbc.Button("Resume the build", id="build-resume", color="light", size="sm", className="ms-2"),
             ],
             color="danger", className="mt-3 mb-0", id="build-state-failed",
         ), True
@@ -84,3 +85,20 @@ def render(status: BuildStatus | None, was_showing: bool) -> tuple[Any, bool]:
 )
 def _poll(_n: int | None, current: Any) -> tuple[Any, bool]:
     return render(read_status(workspace_path()), was_showing=bool(current))
+
+
+@callback(
+    Output("build-banner", "children", allow_duplicate=True),
+    Output("build-poll", "disabled", allow_duplicate=True),
+    Input("build-resume", "n_clicks"),
+    prevent_initial_call=True,
+)
+def _resume(n_clicks: int | None) -> tuple[Any, bool]:
+    """Start the build again (it resumes from the feature cache) and follow it."""
+    from components.bootstrap import resume_build
+
+    if not n_clicks:
+        return no_update, no_update
+    resume_build()
+    status = read_status(workspace_path())
+    return render(status, was_showing=True)[0], False

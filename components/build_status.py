@@ -23,7 +23,7 @@ class BuildStatus:
 
     state : "building", "done", "failed", or "interrupted" (the building process is gone).
     step : the pipeline step under way ("embed efficientnet-lite0"); done / total: its progress.
-    steps_done : the steps finished, in order. error : why it failed.
+    steps_done : the steps finished, in order. error : why it failed. source : the catalog.
     """
 
     state: str
@@ -35,6 +35,7 @@ class BuildStatus:
     updated: float = 0.0
     error: str = ""
     pid: int = 0
+    source: str = ""  # the catalog being built ("": the bundled demo), so a resume builds the same
 
     @property
     def fraction(self) -> float:
@@ -98,9 +99,9 @@ def read_status(workspace: str | os.PathLike[str]) -> BuildStatus | None:
 class StatusWriter:
     """Progress callbacks that keep the status file current (at most once a second per step)."""
 
-    def __init__(self, workspace: str | os.PathLike[str], pid: int | None = None) -> None:
+    def __init__(self, workspace: str | os.PathLike[str], source: str = "") -> None:
         self.workspace = Path(workspace)
-        self.status = BuildStatus("building", step="starting", started=time.time(), pid=pid or os.getpid())
+        self.status = BuildStatus("building", step="starting", started=time.time(), pid=os.getpid(), source=source)
         self._last = 0.0
         write_status(self.workspace, self.status)
 

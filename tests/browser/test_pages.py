@@ -83,3 +83,39 @@ def test_build_banner_follows_a_first_start_build(dash_duo, tmp_path, monkeypatc
                                  pid=os.getpid()))
     dash_duo.wait_for_contains_text("#build-state-done", "The demo catalog is ready", timeout=20)
     assert console_errors(dash_duo) == []
+
+
+@pytest.mark.backbone
+@pytest.mark.umap
+def test_an_interrupted_build_resumes_from_the_banner(dash_duo, small_workspace, demo_subset_csv, tmp_path,
+                                                      monkeypatch) -> None:
+    """A server stopped mid-build leaves an interrupted build: the banner says so, and its
+    button resumes it in the background on the same catalog until every page has its data."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    from app import app
+    from components.bootstrap import missing_artifacts
+    from components.build_status import BuildStatus, read_status, write_status
+    from core.workspace import Workspace
+
+    root = tmp_path / "demo"
+    shutil.copytree(small_workspace.root, root)
+    Workspace.open(root).remove_artifact("projection/default")  # stopped before the map
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    write_status(root, BuildStatus("building", step="map of features (UMAP)", started=time.time() - 100,
+                                   pid=gone.pid, source=str(demo_subset_csv)))
+    monkeypatch.setenv("STYLE_ATLAS_WORKSPACE", str(root))
+    dash_duo.start_server(app)
+    dash_duo.wait_for_contains_text("#build-state-failed", "stopped before it finished", timeout=20)
+    dash_duo.find_element("#build-resume").click()
+    dash_duo.wait_for_element("#build-state-building", timeout=20)
+    dash_duo.wait_for_contains_text("#build-state-done", "The demo catalog is ready", timeout=300)
+    assert missing_artifacts(root) == []
+    status = read_status(root)
+    assert status is not None and status.state == "done" and status.source == str(demo_subset_csv)
+    assert status.steps_done[0] == "ingest" and "map of features (UMAP)" in status.steps_done
+    assert console_errors(dash_duo) == []
