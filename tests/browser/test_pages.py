@@ -78,6 +78,8 @@ def test_build_banner_follows_a_first_start_build(dash_duo, tmp_path, monkeypatc
     dash_duo.wait_for_contains_text("#build-step", "embed efficientnet-lite0 — 540 / 1,791", timeout=20)
     assert "Done: ingest." in dash_duo.find_element("#build-state-building").text
     dash_duo.wait_for_contains_text("#overview-empty", "being built", timeout=20)  # not "run this command"
+    dash_duo.wait_for_page(url=dash_duo.server_url + "/explore")
+    dash_duo.wait_for_contains_text("#empty-build-note", "The build under way computes it", timeout=20)
     screenshot(dash_duo, "build-banner")
     write_status(ws, BuildStatus("done", steps_done=["ingest", "embed efficientnet-lite0"], started=started,
                                  pid=os.getpid()))
