@@ -167,6 +167,11 @@ def summary_badges(ws: Workspace, run_id: str = "default") -> list[Any]:
         ui.stat_card("Epochs", s.get("epochs", "—"), "stopped: " + str(s.get("stopped")) if s.get("stopped") else None),
     ]
     if scores:
-        hint = f"k-means baseline {base['nmi']:.2f}" if isinstance(base.get("nmi"), int | float) else None
+        hint = None
+        if isinstance(base.get("nmi"), int | float):
+            hint = f"plain k-means {base['nmi']:.2f}"
+            pooled = base.get("pooled")
+            if isinstance(pooled, dict) and isinstance(pooled.get("nmi"), int | float):
+                hint += f" (same features) · {pooled['nmi']:.2f} ({pooled.get('features', 'pooled')})"
         cards.append(ui.stat_card("NMI vs labels", f"{scores.get('nmi', 0):.2f}", hint))
     return [dbc.Col(card, md=3) for card in cards]

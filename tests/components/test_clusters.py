@@ -99,3 +99,13 @@ def test_training_without_runs(tiny_ws: Workspace) -> None:
     assert training.clustering_history(tiny_ws) is None
     assert training.similarity_history(tiny_ws) == (None, {})
     assert training.line_figure(pd.DataFrame({"epoch": [1], "loss": [None]}), ("loss",), "x") is None
+
+
+def test_summary_cards_compare_with_both_baselines(small_workspace: Workspace) -> None:
+    """The NMI card names plain k-means on the same (grid) features and on pooled lite0."""
+    s = clusterdata.summary(small_workspace)
+    assert s is not None and s["baseline"]["features"] == "efficientnet-lite0-2x2"
+    text = _text(clusters.summary_badges(small_workspace))
+    assert f"NMI vs labels {s['scores']['nmi']:.2f}" in text
+    assert f"plain k-means {s['baseline']['nmi']:.2f} (same features)" in text
+    assert f"{s['baseline']['pooled']['nmi']:.2f} (efficientnet-lite0)" in text
