@@ -3,7 +3,9 @@
 A DataLoader's worker processes decode and preprocess images while the model runs. Each image
 gives the features of the original and of ``n_views`` augmented views (see
 :mod:`core.augment`). Results go to the :class:`~core.feature_cache.FeatureCache` as batches
-finish; the ``features/<backbone>`` artifact is then assembled in catalog order.
+finish; the ``features/<backbone>`` artifact is then assembled in catalog order, streamed to
+disk from the shards and from the previous artifact (for items it already held), and the shards
+are cleared once it is committed.
 """
 
 from __future__ import annotations
@@ -144,7 +146,8 @@ def embed_workspace(
         torch.set_num_threads(cfg.threads)
     caches = [FeatureCache(ws.cache_dir, c.cache_key()) for c in cfgs]
     ids = items["item_id"].tolist()
-    cached = [cache.load(set(ids)) for cache in caches]
+    cached = [_Known(ws, c, cache, ids) for c, cache in zip(cfgs, caches)]
+    stale = [any(i not in have for i in ids) for have in cached]
     todo = [i for i in ids if any(i not in c for c in cached)]
     total = len(ids)
     report(progress, len(ids) - len(todo), total)
@@ -175,10 +178,11 @@ def embed_workspace(
             done += b
             report(progress, done, total)
         for cache, have in zip(caches, cached):
-            have.update(cache.load(set(todo)))
-    for one, got in zip(cfgs, cached):
-        if todo or not _up_to_date(ws, one):
-            _write_features(ws, one, ids, got)
+            have.add(cache.load(set(todo)))
+    for one, cache, have, was_stale in zip(cfgs, caches, cached, stale):
+        if was_stale or not _up_to_date(ws, one):
+            _write_features(ws, one, ids, have)
+        cache.clear()  # the committed artifact holds these features now
     return EmbedReport(cfg.backbone, computed=len(todo), cached=total - len(todo), total=total,
                        siblings=[one.backbone for one in cfgs[1:]])
 
@@ -202,33 +206,83 @@ def _artifact_config(cfg: EmbedConfig) -> dict[str, Any]:
     return {**asdict(cfg), "preprocess_version": PREPROCESS_VERSION, "spec": asdict(get_spec(cfg.backbone))}
 
 
-def _up_to_date(ws: Workspace, cfg: EmbedConfig) -> bool:
-    """Whether ``features/<backbone>`` already holds these items with this configuration."""
+def _same_settings(ws: Workspace, cfg: EmbedConfig) -> bool:
+    """Whether ``features/<backbone>`` was computed with ``cfg``'s backbone, views and preprocessing."""
     rec = ws.record(f"features/{cfg.backbone}")
-    if rec is None or rec["parents"].get("items") != ws.version("items"):
+    if rec is None:
         return False
     produced = json.loads(json.dumps(_artifact_config(cfg)))  # tuples as lists, as in the manifest
     keys = ("backbone", "n_views", "view_seed", "preprocess_version")
     return all(rec["config"].get(k) == produced[k] for k in keys)
 
 
-def _write_features(ws: Workspace, cfg: EmbedConfig, ids: list[str], cached: dict[str, Any]) -> None:
-    missing = [i for i in ids if i not in cached]
+def _up_to_date(ws: Workspace, cfg: EmbedConfig) -> bool:
+    """Whether ``features/<backbone>`` already holds these items with this configuration."""
+    rec = ws.record(f"features/{cfg.backbone}")
+    return rec is not None and rec["parents"].get("items") == ws.version("items") and _same_settings(ws, cfg)
+
+
+class _Known:
+    """The features already computed for one configuration: rows from cache shards (in memory)
+    and, when it was made with the same settings, rows of the current artifact (memory-mapped,
+    read one at a time as the new artifact is written)."""
+
+    def __init__(self, ws: Workspace, cfg: EmbedConfig, cache: FeatureCache, ids: list[str]) -> None:
+        wanted = set(ids)
+        self.previous: FeatureSet | None = None
+        self.index: dict[str, int] = {}
+        if _same_settings(ws, cfg):
+            self.previous = load_features(ws, cfg.backbone)
+            self.index = {i: k for k, i in enumerate(self.previous.ids.astype(str).tolist()) if i in wanted}
+        self.rows = cache.load(wanted)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self.rows or item_id in self.index
+
+    def add(self, rows: dict[str, Any]) -> None:
+        self.rows.update(rows)
+
+    def row(self, item_id: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """(feats (1 + V, D) with the original first, topk_idx (5,) | None, topk_prob (5,) | None)."""
+        if item_id in self.rows:
+            return self.rows[item_id]
+        fs, k = self.previous, self.index[item_id]
+        assert fs is not None
+        feats = fs.features[k][None] if fs.views is None else np.concatenate([fs.features[k][None], fs.views[k]])
+        return (feats, None if fs.topk_idx is None else fs.topk_idx[k],
+                None if fs.topk_prob is None else fs.topk_prob[k])
+
+
+def _write_features(ws: Workspace, cfg: EmbedConfig, ids: list[str], known: _Known) -> None:
+    """Write ``features/<backbone>`` in catalog order, row by row into memory-mapped files (a
+    catalog's features and views are never all in memory at once)."""
+    missing = [i for i in ids if i not in known]
     if missing:  # pragma: no cover - only if the cache folder is removed under our feet
         raise MissingArtifactError(f"features of {len(missing)} items vanished from the cache; re-run embed")
-    rows = [cached[i] for i in ids]
-    stacked = np.stack([r[0] for r in rows]).astype(np.float32)
-    has_topk = rows[0][1] is not None
-    config = _artifact_config(cfg)
-    with ws.write_artifact(f"features/{cfg.backbone}", config=config,
+    n, dim = len(ids), get_spec(cfg.backbone).dim
+    has_topk = known.row(ids[0])[1] is not None
+    with ws.write_artifact(f"features/{cfg.backbone}", config=_artifact_config(cfg),
                            parents={"items": ws.version("items") or 0}) as tmp:
         np.save(tmp / "ids.npy", np.asarray(ids, dtype="U16"))
-        np.save(tmp / "features.npy", np.ascontiguousarray(stacked[:, 0]))
-        if cfg.n_views:
-            np.save(tmp / "views.npy", np.ascontiguousarray(stacked[:, 1:]))
+        feats = np.lib.format.open_memmap(tmp / "features.npy", mode="w+", dtype=np.float32, shape=(n, dim))
+        views = (np.lib.format.open_memmap(tmp / "views.npy", mode="w+", dtype=np.float32,
+                                           shape=(n, cfg.n_views, dim)) if cfg.n_views else None)
+        tk_i = np.zeros((n, TOPK), np.int16)
+        tk_p = np.zeros((n, TOPK), np.float32)
+        for j, item_id in enumerate(ids):
+            rows, top_i, top_p = known.row(item_id)
+            feats[j] = rows[0]
+            if views is not None:
+                views[j] = rows[1:]
+            if top_i is not None and top_p is not None:
+                tk_i[j], tk_p[j] = top_i, top_p
+        feats.flush()
+        if views is not None:
+            views.flush()
+        del feats, views
         if has_topk:
-            np.save(tmp / "topk_idx.npy", np.stack([r[1] for r in rows]))
-            np.save(tmp / "topk_prob.npy", np.stack([r[2] for r in rows]))
+            np.save(tmp / "topk_idx.npy", tk_i)
+            np.save(tmp / "topk_prob.npy", tk_p)
 
 
 def load_features(ws: Workspace, backbone: str = DEFAULT_BACKBONE) -> FeatureSet:

@@ -2,7 +2,9 @@
 
 Features are written in small shards (``.npz``, each through a temporary file and
 ``os.replace``) as batches finish, so work done before an interruption — even ``kill -9`` — is
-kept, and a re-run or a few added images compute only what is new.
+kept. Once the ``features/<backbone>`` artifact holding them is committed the shards are
+cleared (:meth:`FeatureCache.clear`): the artifact itself is then where a re-run or a few added
+images find what is already computed, so a workspace does not store its features twice.
 """
 
 from __future__ import annotations
@@ -84,3 +86,12 @@ class FeatureCache:
             os.fsync(fh.fileno())
         os.replace(tmp, final)
         return final
+
+    def clear(self) -> int:
+        """Remove every shard (after the artifact that holds them is committed); returns how many."""
+        if not self.folder.is_dir():
+            return 0
+        shards = list(self.folder.glob("*.npz"))
+        for shard in shards:
+            shard.unlink(missing_ok=True)
+        return len(shards)

@@ -109,10 +109,12 @@ def test_sibling_backbones_come_from_one_pass_and_only_the_missing_one_is_comput
     ws = _colour_ws(tmp_path, n=3)
     cfg = EmbedConfig(n_views=1, workers=0)
     embed_workspace(ws, cfg)  # lite0 alone
-    lite0_shards = sorted((ws.cache_dir / "efficientnet-lite0").rglob("*.npz"))
+    lite0 = (ws.version("features/efficientnet-lite0"), load_features(ws).features.copy())
     rep = embed_workspace(ws, cfg, also=("efficientnet-lite0-2x2",))
     assert rep.total == 3
-    assert sorted((ws.cache_dir / "efficientnet-lite0").rglob("*.npz")) == lite0_shards  # not written twice
+    # lite0 came from its artifact: not recomputed, not rewritten
+    assert ws.version("features/efficientnet-lite0") == lite0[0]
+    np.testing.assert_array_equal(load_features(ws).features, lite0[1])
     grid = load_features(ws, "efficientnet-lite0-2x2")
     pooled = load_features(ws, "efficientnet-lite0")
     assert grid.features.shape == (3, 5120) and grid.views.shape == (3, 1, 5120)
@@ -128,3 +130,29 @@ def test_a_sibling_of_another_network_is_refused(tmp_path):
     ws = _colour_ws(tmp_path, n=2)
     with pytest.raises(InvalidInputError, match="cannot share a forward pass"):
         embed_workspace(ws, EmbedConfig(n_views=0, workers=0), also=("efficientnet-lite2",))
+
+
+def test_features_are_stored_once_and_added_images_reuse_the_artifact(tmp_path):
+    """Once the artifact is committed the cache shards are cleared (no second copy on disk); a
+    re-run after adding images computes only the new ones, the others come from the artifact."""
+    ws = _colour_ws(tmp_path, n=4)
+    cfg = EmbedConfig(backbone="colour-histogram", n_views=1, workers=0)
+    first = embed_workspace(ws, cfg)
+    assert first.computed == 4
+    assert not list(ws.cache_dir.rglob("*.npz"))
+    before = load_features(ws, "colour-histogram")
+    old = {i: (before.features[k].copy(), before.views[k].copy()) for k, i in enumerate(before.ids.tolist())}
+    extra = tmp_path / "more"
+    for n, colour in enumerate([(10, 200, 90), (240, 240, 20)]):
+        make_image(extra / f"new{n}.png", size=(70 + n, 50), colour=colour)
+    ingest(ws, extra)
+    again = embed_workspace(ws, cfg)
+    assert (again.computed, again.cached, again.total) == (2, 4, 6)
+    after = load_features(ws, "colour-histogram")
+    assert len(after.ids) == 6 and not list(ws.cache_dir.rglob("*.npz"))
+    for k, item_id in enumerate(after.ids.tolist()):
+        if item_id in old:
+            np.testing.assert_array_equal(after.features[k], old[item_id][0])
+            np.testing.assert_array_equal(after.views[k], old[item_id][1])
+    # a changed setting (more views) cannot reuse them: everything is computed again
+    assert embed_workspace(ws, EmbedConfig(backbone="colour-histogram", n_views=2, workers=0)).computed == 6
