@@ -13,16 +13,7 @@ from components import build_banner
 from components.bootstrap import missing_artifacts, start_build
 from components.build_status import BuildStatus, StatusWriter, read_status, status_path, write_status
 from core.workspace import Workspace
-
-
-def _text(node) -> str:  # noqa: ANN001 - a Dash component tree
-    if node is None:
-        return ""
-    if isinstance(node, str | int | float):
-        return str(node)
-    if isinstance(node, list | tuple):
-        return " ".join(_text(n) for n in node)
-    return _text(getattr(node, "children", None))
+from tests.components.test_overview import _text
 
 
 def _dead_pid() -> int:
