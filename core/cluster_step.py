@@ -147,13 +147,27 @@ def _catalog_labels(ws: Workspace, ids: np.ndarray) -> np.ndarray | None:
     return values if any(v is not None for v in values) else None
 
 
+# Above this many items the baseline k-means is fitted on a random sample of this size and then
+# assigns every item in row blocks: a 50,000-item catalog's grid features (1 GB, memory-mapped)
+# are never copied into memory whole.
+BASELINE_FIT_ITEMS = 20_000
+
+
 def _baseline(features: np.ndarray, k: int, labels: np.ndarray | None, seed: int) -> dict[str, Any]:
-    """Plain k-means with ``k`` clusters on the frozen features (no head, no PCA)."""
+    """Plain k-means with ``k`` clusters on the frozen features (no head, no PCA); features
+    (N, D) may be memory-mapped."""
     from sklearn.cluster import KMeans
 
     t0 = time.perf_counter()
-    pred = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(np.asarray(features, np.float32))
+    n = len(features)
+    sample = np.arange(n)
+    if n > BASELINE_FIT_ITEMS:
+        sample = np.sort(np.random.default_rng(seed).choice(n, BASELINE_FIT_ITEMS, replace=False))
+    km = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(np.asarray(features[sample], np.float32))
+    pred = np.concatenate([km.predict(np.asarray(features[s : s + 8192], np.float32)) for s in range(0, n, 8192)])
     out: dict[str, Any] = {"method": "kmeans on frozen features", "k": int(k)}
+    if n > BASELINE_FIT_ITEMS:
+        out["fitted_on"] = BASELINE_FIT_ITEMS
     if labels is not None:
         mask = np.array([v is not None for v in labels])
         scores = label_scores(labels[mask].astype(str), pred[mask])
@@ -171,7 +185,7 @@ def _baselines(ws: Workspace, fs: Any, X: np.ndarray, k: int, labels: np.ndarray
     if fs.backbone != DEFAULT_BACKBONE and ws.has(f"features/{DEFAULT_BACKBONE}"):
         pooled = load_features(ws, DEFAULT_BACKBONE)
         if np.array_equal(pooled.ids, fs.ids):
-            out["pooled"] = {**_baseline(np.asarray(pooled.features, np.float32), k, labels, seed),
+            out["pooled"] = {**_baseline(pooled.features, k, labels, seed),
                              "features": DEFAULT_BACKBONE}
     return out
 

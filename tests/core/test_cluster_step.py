@@ -164,3 +164,21 @@ def test_large_inputs_switch_pca_on_and_small_ones_keep_every_dimension():
     assert big.pca_dim == AUTO_PCA_DIM and big.whiten is False
     chosen = effective_config(ClusterConfig(pca_dim=64), n_items=50_000, n_views=2, dim=5120)
     assert chosen.pca_dim == 64  # an explicit choice is kept
+
+
+def test_baseline_of_a_large_catalog_is_fitted_on_a_sample_and_assigns_every_item(tmp_path, monkeypatch):
+    """Above BASELINE_FIT_ITEMS the k-means baseline is fitted on a sample (memory-mapped
+    features are never copied whole) and still labels every item: the blobs are recovered."""
+    import core.cluster_step as step
+    from core.embedding import load_features
+
+    ws, y, _ = blob_workspace(tmp_path / "ws", with_labels=True)
+    fs = load_features(ws, "efficientnet-lite0-2x2")
+    assert isinstance(fs.features, np.memmap)
+    labels = np.array(["Pants", "Dress", "Shoes"], dtype=object)[y]
+    monkeypatch.setattr(step, "BASELINE_FIT_ITEMS", 60)
+    sampled = step._baseline(fs.features, 3, labels, seed=0)
+    assert sampled["fitted_on"] == 60 and sampled["nmi"] > 0.95
+    monkeypatch.setattr(step, "BASELINE_FIT_ITEMS", 10_000)
+    whole = step._baseline(fs.features, 3, labels, seed=0)
+    assert "fitted_on" not in whole and whole["nmi"] > 0.95
