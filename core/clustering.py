@@ -366,11 +366,15 @@ class AdaptiveDeepCluster:
 
     def _neighbors(self, Xp: np.ndarray) -> np.ndarray:
         """(N, n_neighbors) nearest neighbours by cosine in the preprocessed feature space."""
+        from sklearn import config_context
         from sklearn.neighbors import NearestNeighbors
 
         n = min(self.n_neighbors + 1, len(Xp))
         nn = NearestNeighbors(n_neighbors=n, metric="cosine").fit(Xp)
-        idx = nn.kneighbors(Xp, return_distance=False)
+        # distance blocks of at most 128 MiB (sklearn's default is 1 GiB): at 50,000 items the
+        # search was the loop's peak of memory
+        with config_context(working_memory=128):
+            idx = nn.kneighbors(Xp, return_distance=False)
         return idx[:, 1:]
 
     def _train_epoch(
