@@ -163,7 +163,8 @@ def _baseline(features: np.ndarray, k: int, labels: np.ndarray | None, seed: int
     sample = np.arange(n)
     if n > BASELINE_FIT_ITEMS:
         sample = np.sort(np.random.default_rng(seed).choice(n, BASELINE_FIT_ITEMS, replace=False))
-    km = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(np.asarray(features[sample], np.float32))
+    # features[sample] is a fresh copy: k-means may centre it in place instead of copying it again
+    km = KMeans(n_clusters=k, n_init=3, random_state=seed, copy_x=False).fit(np.asarray(features[sample], np.float32))
     pred = np.concatenate([km.predict(np.asarray(features[s : s + 8192], np.float32)) for s in range(0, n, 8192)])
     out: dict[str, Any] = {"method": "kmeans on frozen features", "k": int(k)}
     if n > BASELINE_FIT_ITEMS:
