@@ -105,8 +105,9 @@ def start_build(
     nothing to build, it is not ours to build, or a build is already running).
 
     The server can then bind its port immediately (Heroku gives a web process 60 s) while the
-    pages show the build's progress. The child shares the server's process group: stopping
-    the server stops the build, and the next start resumes from the feature cache.
+    pages show the build's progress. The child stays in the server's process group, so Ctrl-C
+    in the terminal stops both; a build whose process is gone reads as interrupted, and the
+    next start (or the banner's Resume button) carries on from the finished steps and features.
     """
     path = Path(path or workspace_path())
     if not missing_artifacts(path) or not _allowed(path, force):
