@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -155,6 +156,28 @@ def match_by_overlap(
     return out
 
 
+BUSY_TIMEOUT_S = 10.0
+
+
+def _use_wal(con: sqlite3.Connection) -> None:
+    """Put the database in WAL mode (it stays so). Switching needs exclusive access and SQLite
+    answers "database is locked" at once, without waiting, when another connection is opening
+    the new file at the same moment (two web workers' first requests): retry until the timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        try:
+            if str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            con.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+
 class Annotations:
     """Repository over ``annotations.sqlite``.
 
@@ -172,10 +195,10 @@ class Annotations:
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA busy_timeout=10000")
+            _use_wal(con)
+            con.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
             con.execute("PRAGMA synchronous=NORMAL")
             con.executescript(_SCHEMA)
             yield con
