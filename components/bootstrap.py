@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from components.build_status import BuildStatus, StatusWriter, read_status, write_status
+from components.build_status import BuildStatus, StatusWriter, is_building, read_status, write_status
 from components.overview import EXPECTED
 from components.settings import DEFAULT_WORKSPACE, REPO, workspace_path
 
@@ -112,8 +112,7 @@ def start_build(
     path = Path(path or workspace_path())
     if not missing_artifacts(path) or not _allowed(path, force):
         return None
-    current = read_status(path)
-    if current is not None and current.state == "building":
+    if is_building(path):
         return None
     cmd = [sys.executable, "-m", "components.bootstrap", str(path)]
     if source is not None:
@@ -154,18 +153,14 @@ def warm_up_when_built(proc: subprocess.Popen[bytes] | None = None, poll_s: floa
         except StyleAtlasError:
             pass  # no (complete) workspace: the overview says what to run
 
-    def building() -> bool:
-        status = read_status(path)
-        return status is not None and status.state == "building"
-
-    if proc is None and not building():
+    if proc is None and not is_building(path):
         warm()
         return None
 
     def wait_then_warm() -> None:
         if proc is not None:
             proc.wait()
-        while building():
+        while is_building(path):
             time.sleep(poll_s)
         if not missing_artifacts(path):
             warm()

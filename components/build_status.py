@@ -96,6 +96,12 @@ def read_status(workspace: str | os.PathLike[str]) -> BuildStatus | None:
     return status
 
 
+def is_building(workspace: str | os.PathLike[str]) -> bool:
+    """Whether a build of ``workspace`` is running now (its process alive)."""
+    status = read_status(workspace)
+    return status is not None and status.state == "building"
+
+
 class StatusWriter:
     """Progress callbacks that keep the status file current (at most once a second per step)."""
 

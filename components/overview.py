@@ -123,10 +123,9 @@ def label_figure(labels: dict[str, int], unlabelled: int = 0) -> dict[str, Any]:
 def render(summary: Summary) -> html.Div:
     """The overview's body from a :class:`Summary`."""
     if not summary.exists or summary.n_items == 0:
-        from components.build_status import read_status
+        from components.build_status import is_building
 
-        status = read_status(summary.workspace)
-        if status is not None and status.state == "building":
+        if is_building(summary.workspace):
             return ui.empty_state(
                 "The catalog is being built",
                 "Its photos appear here as soon as they are ingested; the banner above shows the progress.",

@@ -51,22 +51,17 @@ def command_hint(command: str) -> html.Pre:
     return html.Pre(html.Code(command), className="command-hint mb-0")
 
 
-def _build_running() -> bool:
-    from components.build_status import read_status
-    from components.settings import workspace_path
-
-    status = read_status(workspace_path())
-    return status is not None and status.state == "building"
-
-
 def empty_state(title: str, message: str, command: str | None = None, icon: str = "◌", **kwargs: Any) -> html.Div:
     """A friendly placeholder when something is missing, naming the command that builds it
     (or, while the first-start build runs, saying that it will fill this in)."""
+    from components.build_status import is_building
+    from components.settings import workspace_path
+
     hint: Any = None
     if command:
         hint = (html.P("The build under way computes it: this page fills in when that step lands.",
                        className="fw-bold mb-0", id="empty-build-note")
-                if _build_running() else command_hint(command))
+                if is_building(workspace_path()) else command_hint(command))
     return html.Div(
         [
             html.Div(icon, className="empty-icon"),

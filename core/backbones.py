@@ -62,6 +62,11 @@ class BackboneSpec:
     def model_name(self) -> str:
         return self.network or self.name
 
+    def shares_pass_with(self, other: BackboneSpec) -> bool:
+        """Whether ``other``'s features come from this spec's forward pass (same network, same
+        input size): embedding one can write both."""
+        return (self.model_name, self.input_size) == (other.model_name, other.input_size)
+
 
 REGISTRY: dict[str, BackboneSpec] = {
     spec.name: spec

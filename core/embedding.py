@@ -131,7 +131,7 @@ def embed_workspace(
     cfgs = [cfg] + [replace(cfg, backbone=b) for b in dict.fromkeys(also) if b != cfg.backbone]
     specs = [get_spec(c.backbone) for c in cfgs]
     for other in specs[1:]:
-        if (other.model_name, other.input_size) != (spec.model_name, spec.input_size):
+        if not spec.shares_pass_with(other):
             raise InvalidInputError(
                 f"{other.name} cannot share a forward pass with {spec.name}: a different network or input size"
             )
@@ -206,9 +206,9 @@ def _artifact_config(cfg: EmbedConfig) -> dict[str, Any]:
     return {**asdict(cfg), "preprocess_version": PREPROCESS_VERSION, "spec": asdict(get_spec(cfg.backbone))}
 
 
-def _same_settings(ws: Workspace, cfg: EmbedConfig) -> bool:
-    """Whether ``features/<backbone>`` was computed with ``cfg``'s backbone, views and preprocessing."""
-    rec = ws.record(f"features/{cfg.backbone}")
+def _same_settings(rec: dict[str, Any] | None, cfg: EmbedConfig) -> bool:
+    """Whether the ``features/<backbone>`` record ``rec`` was computed with ``cfg``'s backbone,
+    views and preprocessing."""
     if rec is None:
         return False
     produced = json.loads(json.dumps(_artifact_config(cfg)))  # tuples as lists, as in the manifest
@@ -219,7 +219,7 @@ def _same_settings(ws: Workspace, cfg: EmbedConfig) -> bool:
 def _up_to_date(ws: Workspace, cfg: EmbedConfig) -> bool:
     """Whether ``features/<backbone>`` already holds these items with this configuration."""
     rec = ws.record(f"features/{cfg.backbone}")
-    return rec is not None and rec["parents"].get("items") == ws.version("items") and _same_settings(ws, cfg)
+    return rec is not None and rec["parents"].get("items") == ws.version("items") and _same_settings(rec, cfg)
 
 
 class _Known:
@@ -231,7 +231,7 @@ class _Known:
         wanted = set(ids)
         self.previous: FeatureSet | None = None
         self.index: dict[str, int] = {}
-        if _same_settings(ws, cfg):
+        if _same_settings(ws.record(f"features/{cfg.backbone}"), cfg):
             self.previous = load_features(ws, cfg.backbone)
             self.index = {i: k for k, i in enumerate(self.previous.ids.astype(str).tolist()) if i in wanted}
         self.rows = cache.load(wanted)
@@ -320,7 +320,7 @@ def embed_pil(images: list[Image.Image], backbone: str = DEFAULT_BACKBONE, also:
 
     spec = get_spec(backbone)
     others = [get_spec(b) for b in dict.fromkeys(also) if b != backbone]
-    others = [o for o in others if (o.model_name, o.input_size) == (spec.model_name, spec.input_size)]
+    others = [o for o in others if spec.shares_pass_with(o)]
     if not images:
         return EmbedOutput(np.zeros((0, spec.dim), np.float32), None, None,
                            {o.name: np.zeros((0, o.dim), np.float32) for o in others})

@@ -211,13 +211,17 @@ def embed_query_bytes(data: bytes, embedder: TripletEmbedder, backbone: str, thr
 
 def cluster_backbones(ws: Workspace, cluster_run: str | None = None) -> tuple[str, ...]:
     """The backbone of the clustering a query would be placed in (empty without one)."""
+    run, _ = cluster_run_of(ws, cluster_run)
+    backbone = None if run is None else _clustering_backbone(ws, run)
+    return (backbone,) if backbone else ()
+
+
+def _clustering_backbone(ws: Workspace, run: str) -> str | None:
+    """The backbone whose features the clustering ``run`` was made on."""
     from core.cluster_step import artifact_name
 
-    run, _ = cluster_run_of(ws, cluster_run)
-    if run is None:
-        return ()
     backbone = (ws.record(artifact_name(run)) or {}).get("config", {}).get("backbone")
-    return (str(backbone),) if backbone else ()
+    return str(backbone) if backbone else None
 
 
 def cluster_run_of(ws: Workspace, cluster_run: str | None = None) -> tuple[str | None, str | None]:
@@ -237,14 +241,14 @@ def cluster_of_features(ws: Workspace, features: dict[str, np.ndarray], data: by
     outlier, None) or (None, why not). ``features`` maps backbone names to the image's (D,)
     features (as :func:`embed_query` gives them); when the clustering's backbone is not among
     them, ``data`` is embedded anew."""
-    from core.cluster_step import artifact_name, assign_features, assign_image
+    from core.cluster_step import assign_features, assign_image
     from core.images import decode_image
 
     run, why = cluster_run_of(ws, cluster_run)
     if run is None:
         return None, why
     try:
-        backbone = (ws.record(artifact_name(run)) or {}).get("config", {}).get("backbone")
+        backbone = _clustering_backbone(ws, run)
         if backbone in features:
             return assign_features(ws, features[backbone], run)[0].to_dict(), None
         return assign_image(ws, decode_image(data), run).to_dict(), None
