@@ -1,7 +1,7 @@
 """Annoy at scale: recall@10 vs exact search, QPS vs one-at-a-time exact numpy, build time, size.
 
 Clustered synthetic data (unit vectors around random centres) of the tuned dimension.
-n_trees / search_k are chosen by ``core.index.choose_params`` (target recall 0.98 on held-out
+n_trees / search_k are chosen by ``core.similarity.index.choose_params`` (target recall 0.98 on held-out
 queries), then the full index is built and measured on fresh queries drawn from the same
 distribution (not in the index), in one run.
 
@@ -21,14 +21,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.index import AnnIndex, choose_params, exact_topk, normalise_rows  # noqa: E402
+from core.similarity.index import AnnIndex, choose_params  # noqa: E402
+from core.similarity.retrieval import exact_topk, l2_normalise  # noqa: E402
 
 
 def clustered(n: int, dim: int, n_centres: int, spread: float, rng: np.random.Generator) -> np.ndarray:
     """(n, dim) unit vectors: random unit centres plus isotropic noise of scale ``spread``."""
-    centres = normalise_rows(rng.normal(size=(n_centres, dim)))
+    centres = l2_normalise(rng.normal(size=(n_centres, dim)))
     which = rng.integers(0, n_centres, size=n)
-    return normalise_rows(centres[which] + spread * rng.normal(size=(n, dim)) / np.sqrt(dim))
+    return l2_normalise(centres[which] + spread * rng.normal(size=(n, dim)) / np.sqrt(dim))
 
 
 def main() -> None:

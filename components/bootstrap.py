@@ -142,7 +142,7 @@ def warm_up_when_built(proc: subprocess.Popen[bytes] | None = None, poll_s: floa
     now when no build is running, else in a thread once the build (``proc``, or the one the
     status file reports) has finished. Returns that thread, or None when it warmed at once."""
     from core.errors import StyleAtlasError
-    from core.query import warm_up
+    from core.similarity.query import warm_up
     from core.workspace import Workspace
 
     path = workspace_path()

@@ -1,6 +1,6 @@
 """Nearest neighbours of a catalog item, for the item view.
 
-The tuned similarity index answers when the similarity step has run (``core.query``); until
+The tuned similarity index answers when the similarity step has run (``core.similarity``); until
 then, exact cosine search on the frozen backbone features (numpy only), cached by version.
 """
 
@@ -46,12 +46,13 @@ def frozen_neighbours(ws: Workspace, item_id: str, k: int = 12, name: str = DEFA
 
 def neighbours(ws: Workspace, item_id: str, k: int = 12) -> tuple[list[tuple[str, float]], str]:
     """Neighbours and where they came from (``"tuned index"`` or ``"frozen features"``)."""
-    try:
-        from core import query  # the similarity step's query API, when present
+    if ws.has("similarity/default"):
+        from core.similarity.artifact import loaded
 
-        if ws.has("similarity/default"):
-            result = query.similar(ws, item_id=item_id, k=k, with_cluster=False)
-            return [(r["item_id"], float(r["score"])) for r in result.results], "tuned similarity index"
-    except (ImportError, AttributeError, StyleAtlasError):
-        pass
+        try:
+            art, _ = loaded(ws)
+            hits = art.search(art.vector_of(item_id), k, exclude=(item_id,))
+            return [(h.item_id, h.score) for h in hits], "tuned similarity index"
+        except StyleAtlasError:
+            pass  # e.g. an item newer than the index: the frozen features still know it
     return frozen_neighbours(ws, item_id, k), "frozen features"

@@ -1,8 +1,8 @@
 """The Search page's logic: turn an upload, a URL or an item into a query; search; shift.
 
-A query is embedded once (``core.query``) and kept in the browser as its unit vector (64
-floats) plus what to show about it; every slider move then only shifts that vector and asks
-the index again, which is a few milliseconds of server time. Nothing of an upload is stored
+A query is embedded once (``core.similarity.query``) and kept in the browser as its unit vector
+(64 floats) plus what to show about it; every slider move then asks the loaded artifact's
+``search`` again (shift, index, skip the query item), a few milliseconds of server time. Nothing of an upload is stored
 on the server.
 """
 
@@ -47,32 +47,30 @@ def decode_upload(contents: str | None, max_bytes: int) -> bytes:
 
 
 def _similarity(ws: Workspace) -> Any:
-    """The loaded similarity artifact; SearchError naming the command when it is missing."""
-    from core import query
+    """The loaded similarity artifact and head; SearchError naming the command when it is missing."""
+    from core.similarity.artifact import loaded
 
     if not ws.has("similarity/default"):
         raise SearchError(
             "Search needs the similarity index; build it with " f"`{build_command('similarity/default', ws.root)}`."
         )
-    art, embedder = query.loaded(ws)
-    return art, embedder
+    return loaded(ws)
 
 
 def _cluster_of_item(ws: Workspace, item_id: str) -> dict[str, Any] | None:
     """A catalog item's cluster from the stored assignments, or None without a clustering."""
-    from core import query
+    from core.similarity.placement import cluster_of_item
 
-    return query.cluster_of_item(ws, item_id)[0]
+    return cluster_of_item(ws, item_id)[0]
 
 
 def query_from_bytes(ws: Workspace, data: bytes, name: str = "upload") -> dict[str, Any]:
     """A query from image bytes (an upload or a download): its vector and a description."""
-    from core import query
+    from core.similarity import placement, query
 
     art, embedder = _similarity(ws)
-    backbone = str(art.config.get("backbone", "efficientnet-lite0"))
     try:
-        frozen, vector = query.embed_query(data, embedder, backbone, also=query.cluster_backbones(ws))
+        frozen, vector = query.embed_query(data, embedder, art.backbone, also=placement.cluster_backbones(ws))
     except InvalidImageError as exc:
         raise SearchError(f"That file is not an image we can read: {exc}") from None
     return {
@@ -81,7 +79,7 @@ def query_from_bytes(ws: Workspace, data: bytes, name: str = "upload") -> dict[s
         "item_id": None,
         "preview": preview_data_uri(data),
         "vector": np.asarray(vector, dtype=np.float32).round(6).tolist(),
-        "cluster": query.cluster_of_features(ws, frozen, data)[0],
+        "cluster": placement.cluster_of_features(ws, frozen, data)[0],
     }
 
 
@@ -107,7 +105,7 @@ def query_from_item(ws: Workspace, item_id: str | None) -> dict[str, Any]:
         raise SearchError(f"No item “{str(item_id)[:40]}” in this catalog.")
     art, _ = _similarity(ws)
     try:
-        row = art.row_of(item_id)
+        vector = art.vector_of(item_id)
     except InvalidInputError:
         raise SearchError("This item is newer than the similarity index; rebuild the index to search with it.") from None
     return {
@@ -115,7 +113,7 @@ def query_from_item(ws: Workspace, item_id: str | None) -> dict[str, Any]:
         "title": catalog(ws).label(item_id) or "catalog item",
         "item_id": item_id,
         "preview": f"/img/thumb/{item_id}",
-        "vector": np.asarray(art.embeddings[row], dtype=np.float32).round(6).tolist(),
+        "vector": vector.round(6).tolist(),
         "cluster": _cluster_of_item(ws, item_id),
     }
 
@@ -141,7 +139,7 @@ def query_cluster(ws: Workspace, q: dict[str, Any] | None) -> dict[str, Any] | N
 
 def directions(ws: Workspace) -> tuple[list[dict[str, Any]], list[str]]:
     """Usable directions (``name``, ``source``, ``n_positive``, ``n_negative``, ``auc``) and problems."""
-    from core import query
+    from core.similarity import query
 
     if not ws.has("similarity/default"):
         return [], []
@@ -167,30 +165,17 @@ def clean_weights(names: list[str], values: list[float | None]) -> dict[str, flo
 
 def search(ws: Workspace, q: dict[str, Any], weights: dict[str, float] | None = None, k: int = DEFAULT_K) -> list[dict[str, Any]]:
     """Ranked ``{"item_id", "score", "label"}`` for a query vector shifted by ``weights``."""
-    from core import query
-    from core.directions import shift
-
     art, _ = _similarity(ws)
     vector = np.asarray(q.get("vector") or [], dtype=np.float32)
     if vector.shape != (art.embeddings.shape[1],):
         raise SearchError("The query no longer matches the index (it was rebuilt); run the search again.")
-    if weights:
-        known = art.directions
-        if any(n not in known for n in weights):
-            known, _ = query.list_directions(ws)
-        try:
-            vector = shift(vector, weights, known)
-        except InvalidInputError as exc:
-            raise SearchError(str(exc)) from None
     exclude = q.get("item_id")
-    ids, scores = art.index.query(vector, k + (1 if exclude else 0))
+    try:
+        hits = art.search(vector, k, exclude=(exclude,) if exclude else (), shift=weights)
+    except InvalidInputError as exc:
+        raise SearchError(str(exc)) from None
     cat = catalog(ws)
-    results: list[dict[str, Any]] = []
-    for i, s in zip(ids.tolist(), scores.tolist(), strict=True):
-        if i == exclude or len(results) == k:
-            continue
-        results.append({"item_id": str(i), "score": float(s), "label": cat.label(str(i))})
-    return results
+    return [{"item_id": h.item_id, "score": h.score, "label": cat.label(h.item_id)} for h in hits]
 
 
 def cluster_text(cluster: dict[str, Any] | None, names: dict[int, str]) -> str | None:

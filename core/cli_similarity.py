@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from core.cli_common import add_json, add_quiet, add_workspace, open_workspace, print_json, progress_bar
-from core.similarity_step import SimilarityConfig
+from core.similarity.config import SimilarityConfig
 
 
 def register(sub: Any) -> None:
@@ -59,7 +59,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_similarity(args: argparse.Namespace) -> int:
-    from core.similarity_step import train_similarity
+    from core.similarity.step import train_similarity
 
     ws = open_workspace(args)
     cfg = replace(SimilarityConfig(), backbone=args.backbone, out_dim=args.dim, margin=args.margin,
@@ -88,7 +88,7 @@ def cmd_similarity(args: argparse.Namespace) -> int:
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
-    from core.query import parse_shift, similar
+    from core.similarity.query import parse_shift, similar
 
     ws = open_workspace(args)
     res = similar(ws, path=args.image, url=args.url, item_id=args.item, k=args.k,
@@ -106,7 +106,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 
 def cmd_directions(args: argparse.Namespace) -> int:
-    from core.query import list_directions
+    from core.similarity.query import list_directions
 
     ws = open_workspace(args)
     dirs, problems = list_directions(ws, args.run_id)

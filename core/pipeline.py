@@ -86,7 +86,7 @@ def cluster(ws: Workspace, config: Any = None, run_id: str = "default", *, progr
 
 def similarity(ws: Workspace, config: Any = None, run_id: str = "default", *, progress: Progress = None) -> dict[str, Any]:
     """Triplet-tuned embedding, Annoy index and directions, as ``similarity/<run_id>``."""
-    from core.similarity_step import train_similarity
+    from core.similarity.step import train_similarity
 
     return train_similarity(ws, config, run_id=run_id, progress=progress)
 

@@ -32,7 +32,7 @@ def browser_workspace(small_workspace: Workspace, tmp_path_factory: pytest.TempP
 
         project_workspace(ws)
     if not ws.has("similarity/default"):
-        from core.similarity_step import train_similarity
+        from core.similarity.step import train_similarity
 
         train_similarity(ws)
     return ws

@@ -52,7 +52,7 @@ def tiny_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
 @pytest.fixture()
 def tiny_sim_ws(tiny_ws: Workspace) -> Workspace:
     """``tiny_ws`` with augmented views and a small real similarity artifact (head + annoy index)."""
-    from core.similarity_step import SimilarityConfig, train_similarity
+    from core.similarity import SimilarityConfig, train_similarity
 
     name = "features/efficientnet-lite0"
     folder = tiny_ws.artifact_dir(name)

@@ -22,41 +22,15 @@ import numpy as np
 from annoy import AnnoyIndex
 
 from core.errors import InvalidInputError, MissingArtifactError
+from core.similarity.config import SimilarityConfig
+from core.similarity.retrieval import exact_topk, l2_normalise
 
-__all__ = ["AnnIndex", "IndexParams", "build_measured", "choose_params", "exact_topk", "measure_recall", "normalise_rows"]
+__all__ = ["AnnIndex", "IndexParams", "build_measured", "choose_params", "measure_recall"]
 
 METRIC: Literal["angular"] = "angular"
 INDEX_FILE = "index.ann"
 IDS_FILE = "ids.npy"
 SIDECAR_FILE = "index.json"
-
-
-def normalise_rows(x: np.ndarray) -> np.ndarray:
-    """(n, d) rows scaled to unit L2 norm, float32."""
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
-
-def exact_topk(base: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    """Exact cosine top-k by numpy.
-
-    Parameters
-    ----------
-    base : (N, d) L2-normalised rows.
-    queries : (n, d) L2-normalised rows.
-
-    Returns
-    -------
-    (n, k) int64 row indices, most similar first.
-    """
-    k = min(k, base.shape[0])
-    out = np.empty((queries.shape[0], k), dtype=np.int64)
-    for s in range(0, queries.shape[0], 1024):
-        sims = queries[s:s + 1024] @ base.T
-        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(sims, part, axis=1), axis=1, kind="stable")
-        out[s:s + 1024] = np.take_along_axis(part, order, axis=1)
-    return out
 
 
 @dataclass(frozen=True)
@@ -262,7 +236,7 @@ def _recall_per_query(
     index: AnnIndex, base: np.ndarray, queries: np.ndarray, k: int, search_k: int | None
 ) -> tuple[np.ndarray, float]:
     """(n,) recall@k of each query, and mean ms per annoy query."""
-    truth = exact_topk(normalise_rows(base), normalise_rows(queries), k)
+    truth = exact_topk(l2_normalise(base), l2_normalise(queries), k)
     t0 = time.perf_counter()
     found = [index.query_rows(q, k, search_k)[0] for q in queries]
     ms = (time.perf_counter() - t0) * 1000 / max(len(queries), 1)
@@ -272,7 +246,7 @@ def _recall_per_query(
 
 def choose_params(
     embeddings: np.ndarray,
-    target_recall: float = 0.98,
+    target_recall: float = SimilarityConfig.target_recall,
     n_queries: int = 300,
     trees: Sequence[int] = (10, 25, 50, 100),
     search_ks: Sequence[int] = (100, 200, 300, 500, 700, 1000, 1500, 2000, 3000, 5000, 7000, 10000,
@@ -325,7 +299,7 @@ def choose_params(
 def build_measured(
     embeddings: np.ndarray,
     ids: Sequence[str] | np.ndarray,
-    target_recall: float = 0.98,
+    target_recall: float = SimilarityConfig.target_recall,
     seed: int = 0,
     manifest_version: int | None = None,
     n_queries: int = 300,

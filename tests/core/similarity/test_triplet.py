@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.triplet import semi_hard_triplet_loss
+from core.similarity.triplet import semi_hard_triplet_loss
 
 
 def reference_loss(z: np.ndarray, labels: np.ndarray, margin: float) -> tuple[float, int, int]:

@@ -9,8 +9,8 @@ import pytest
 from sklearn.datasets import make_blobs
 
 from core.errors import InvalidInputError, MissingArtifactError
-from core.index import AnnIndex, build_measured, choose_params, exact_topk, measure_recall
-from core.similarity import l2_normalise
+from core.similarity.index import AnnIndex, build_measured, choose_params, measure_recall
+from core.similarity.retrieval import exact_topk, l2_normalise
 
 
 def blobs(n: int = 600, d: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -23,90 +23,24 @@ Writes the artifact ``similarity/<run_id>``::
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from core.backbones import DEFAULT_BACKBONE
-from core.directions import (
-    Direction,
-    from_attribute,
-    from_examples,
-    hex_luminance,
-    load_directions,
-    save_directions,
-)
 from core.errors import InvalidInputError
-from core.index import AnnIndex, build_measured
 from core.progress import Progress
-from core.similarity import TripletEmbedder, l2_normalise, retrieval_metrics
+from core.similarity.artifact import artifact_name
+from core.similarity.config import GROUP_COLUMNS, SimilarityConfig
+from core.similarity.directions import Direction, from_attribute, from_examples, hex_luminance, save_directions
+from core.similarity.estimator import TripletEmbedder
+from core.similarity.index import build_measured
+from core.similarity.retrieval import l2_normalise, present, retrieval_metrics
 from core.workspace import Workspace
 
-__all__ = ["SimilarityConfig", "SimilarityArtifact", "train_similarity", "load_similarity",
-           "artifact_name", "SHIPPED_DIRECTIONS", "GROUP_COLUMNS"]
-
-SHIPPED_DIRECTIONS = Path(__file__).resolve().parent.parent / "data" / "demo" / "directions.json"
-GROUP_COLUMNS = ("group_id", "product_id", "pair_id", "style_id")
-"""Catalog columns recognised as an item-id-like group key (items sharing one are positives)."""
-
-
-@dataclass(frozen=True)
-class SimilarityConfig:
-    """How the similarity artifact is built (written into the manifest)."""
-
-    backbone: str = DEFAULT_BACKBONE
-    out_dim: int = 64
-    hidden_dim: int = 512
-    margin: float = 0.2
-    epochs: int = 20
-    lr: float = 1e-3
-    weight_decay: float = 1e-2
-    batch_size: int = 256
-    dropout: float = 0.3
-    validation_fraction: float = 0.1
-    label_positives: bool = True  # items sharing a catalog label are positives too (see module doc)
-    instance_weight: float = 1.0  # item-level (views / groups) term next to the label term
-    structure_weight: float = 20.0  # keep frozen similarity structure (patterns: directions need it)
-    random_state: int = 0
-    group_column: str | None = None  # None: the first of GROUP_COLUMNS present in the catalog
-    target_recall: float = 0.98
-    n_trees: int | None = None  # None (with search_k None): chosen by measurement
-    search_k: int | None = None
-    shipped_directions: str | None = str(SHIPPED_DIRECTIONS)  # example sets file, or None
-
-
-@dataclass(frozen=True)
-class SimilarityArtifact:
-    """A loaded ``similarity/<run_id>``; row i of ``embeddings`` is item ``ids[i]``."""
-
-    name: str
-    version: int
-    path: Path
-    config: dict[str, Any]
-    ids: np.ndarray  # (N,) str
-    embeddings: np.ndarray  # (N, d) float32, memory-mapped
-    index: AnnIndex
-    directions: dict[str, Direction]
-    evaluation: dict[str, Any]
-
-    def embedder(self) -> TripletEmbedder:
-        """The trained head (loaded on call; cache it at the caller)."""
-        return TripletEmbedder.load(self.path / "head.pt")
-
-    def row_of(self, item_id: str) -> int:
-        """Row of ``item_id``; InvalidInputError if it is not in the catalog."""
-        hits = np.flatnonzero(self.ids == item_id)
-        if len(hits) == 0:
-            raise InvalidInputError(f"item {item_id!r} is not in the catalog")
-        return int(hits[0])
-
-
-def artifact_name(run_id: str) -> str:
-    """``similarity/<run_id>``."""
-    return f"similarity/{run_id}"
+__all__ = ["brighter_direction", "shipped_directions", "train_similarity"]
 
 
 def _aligned_items(ws: Workspace, ids: np.ndarray) -> pd.DataFrame:
@@ -121,7 +55,7 @@ def _labels(items: pd.DataFrame) -> np.ndarray | None:
     if "label" not in items.columns:
         return None
     lab = items["label"].astype(object).where(items["label"].notna(), None).to_numpy()
-    return lab if sum(x is not None and str(x) != "" for x in lab) > 10 else None
+    return lab if sum(present(x) for x in lab) > 10 else None
 
 
 def _groups(items: pd.DataFrame, column: str | None) -> tuple[np.ndarray | None, str | None]:
@@ -143,11 +77,11 @@ def shipped_directions(path: str | Path, embeddings: np.ndarray, ids: np.ndarray
     if not p.is_file():
         return [], [f"{p} not found"]
     spec = json.loads(p.read_text())
-    present = set(np.asarray(ids).astype(str).tolist())
+    in_catalog = set(np.asarray(ids).astype(str).tolist())
     out, notes = [], []
     for d in spec.get("directions", []):
-        pos = [e["item_id"] for e in d["positive"] if e["item_id"] in present]
-        neg = [e["item_id"] for e in d["negative"] if e["item_id"] in present]
+        pos = [e["item_id"] for e in d["positive"] if e["item_id"] in in_catalog]
+        neg = [e["item_id"] for e in d["negative"] if e["item_id"] in in_catalog]
         try:
             direction = from_examples(d["name"], embeddings, ids, pos, neg, origin=p.name)
         except InvalidInputError as exc:
@@ -226,13 +160,7 @@ def train_similarity(
     labels = _labels(items)
     groups, group_col = _groups(items, cfg.group_column)
 
-    est = TripletEmbedder(
-        out_dim=cfg.out_dim, hidden_dim=cfg.hidden_dim, margin=cfg.margin, epochs=cfg.epochs, lr=cfg.lr,
-        weight_decay=cfg.weight_decay, batch_size=cfg.batch_size, dropout=cfg.dropout,
-        validation_fraction=cfg.validation_fraction, label_positives=cfg.label_positives,
-        instance_weight=cfg.instance_weight, structure_weight=cfg.structure_weight,
-        random_state=cfg.random_state,
-    ).fit(features, views, groups, labels, progress=progress)
+    est = TripletEmbedder.from_config(cfg).fit(features, views, groups, labels, progress=progress)
     emb = est.transform(features)
     emb_views = None if views is None else est.transform(views)
     evaluation = _evaluate(features, views, emb, emb_views, est.validation_idx_, labels, groups)
@@ -267,23 +195,3 @@ def train_similarity(
     return {"artifact": name, "version": version, "evaluation": evaluation,
             "index": {k: v for k, v in index.meta.items() if k != "tuning"},
             "directions": [d.summary() for d in directions], "notes": notes}
-
-
-def load_similarity(ws: Workspace, run_id: str = "default") -> SimilarityArtifact:
-    """Open ``similarity/<run_id>``: embeddings memory-mapped, index memory-mapped and checked.
-
-    Raises MissingArtifactError (naming ``python -m core similarity``) when it was never built,
-    InvalidInputError when the index sidecar disagrees with the embeddings or the manifest.
-    """
-    name = artifact_name(run_id)
-    path = ws.artifact_dir(name)
-    version = int(ws.version(name) or 0)
-    emb = np.load(path / "embeddings.npy", mmap_mode="r")
-    ids = np.load(path / "ids.npy")
-    index = AnnIndex.load(path / "index", expected_dim=int(emb.shape[1]), expected_version=version)
-    if not np.array_equal(index.ids, ids):
-        raise InvalidInputError(f"index of {name} does not row the same items as its embeddings; "
-                                f"rebuild it with `python -m core similarity --workspace {ws.root} --id {run_id}`")
-    evaluation = json.loads((path / "evaluation.json").read_text()) if (path / "evaluation.json").exists() else {}
-    return SimilarityArtifact(name, version, path, dict(ws.record(name)["config"]),  # type: ignore[index]
-                              ids, emb, index, load_directions(path), evaluation)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.directions import (
+from core.errors import InvalidInputError
+from core.similarity.directions import (
     from_attribute,
     from_examples,
     from_principal_component,
@@ -14,7 +15,6 @@ from core.directions import (
     save_directions,
     shift,
 )
-from core.errors import InvalidInputError
 
 
 def planted(n: int = 200, d: int = 12, seed: int = 0):

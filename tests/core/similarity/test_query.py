@@ -22,8 +22,8 @@ from core import pipeline
 from core.embedding import EmbedConfig, embed_workspace
 from core.errors import InvalidInputError, MissingArtifactError
 from core.fetch import FetchPolicy
-from core.query import build_direction, list_directions, parse_shift, similar
-from core.similarity_step import SimilarityConfig, load_similarity, train_similarity
+from core.similarity import SimilarityConfig, load_similarity, train_similarity
+from core.similarity.query import build_direction, list_directions, parse_shift, similar
 from core.workspace import Workspace
 from tests.conftest import write_subset_csv
 
@@ -262,7 +262,7 @@ def test_lite0_end_to_end_query_by_image(small_workspace: Workspace, tmp_path: P
     # its cluster comes from the 2×2-grid features of the same forward pass, and matches the
     # stored assignment of the item itself
     from core.cluster_step import load_clustering
-    from core.query import cluster_backbones
+    from core.similarity.placement import cluster_backbones
 
     assert cluster_backbones(ws) == ("efficientnet-lite0-2x2",)
     stored = load_clustering(ws, "default")
@@ -289,19 +289,19 @@ def test_query_reports_its_cluster_where_a_clustering_exists(trained: tuple[Work
 
 
 def test_warm_up_loads_the_index_and_head_once(trained: tuple[Workspace, dict]) -> None:
-    from core import query
+    from core.similarity import artifact, query
 
     ws, _ = trained
-    query._load_cached.cache_clear()
+    artifact._load_cached.cache_clear()
     query.warm_up(ws)
-    assert query._load_cached.cache_info().currsize == 1
+    assert artifact._load_cached.cache_info().currsize == 1
     similar(ws, item_id=ws.items()["item_id"].iloc[0], k=2)
-    assert query._load_cached.cache_info().misses == 1  # the query reused what warm_up loaded
+    assert artifact._load_cached.cache_info().misses == 1  # the query reused what warm_up loaded
 
 
 def test_warm_up_without_an_index_does_nothing(tmp_path: Path) -> None:
-    from core import query
+    from core.similarity import artifact, query
 
-    query._load_cached.cache_clear()
+    artifact._load_cached.cache_clear()
     query.warm_up(Workspace(tmp_path / "empty"))  # no similarity artifact: nothing to load, no error
-    assert query._load_cached.cache_info().currsize == 0
+    assert artifact._load_cached.cache_info().currsize == 0

@@ -1,17 +1,14 @@
 """Query by image: a path, bytes (an upload), an http(s) URL or an item id -> ranked items.
 
 The steps: get the image bytes (fetching a URL under the SSRF guard), decode, embed with the
-frozen backbone, map through the similarity head, shift along directions, search the annoy
-index. Item-id queries use the stored tuned embedding directly.
-
-The loaded artifact (index, embeddings, head, saved directions) is cached per process, keyed
-by (workspace path, run id, artifact version): a rebuilt artifact gets a new version and
-therefore a fresh load. Nothing is loaded at import time.
+frozen backbone, map through the similarity head, then :meth:`SimilarityArtifact.search
+<core.similarity.artifact.SimilarityArtifact.search>` shifts the query along directions and asks
+the annoy index. Item-id queries use the stored tuned embedding directly.
 """
 
 from __future__ import annotations
 
-import functools
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,15 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from core.directions import Direction, from_examples, shift
 from core.errors import InvalidInputError, StyleAtlasError
 from core.fetch import FetchPolicy, fetch_image
-from core.similarity import TripletEmbedder
-from core.similarity_step import SimilarityArtifact, artifact_name, load_similarity
+from core.similarity.artifact import item_labels, loaded
+from core.similarity.directions import Direction, from_examples
+from core.similarity.estimator import TripletEmbedder
+from core.similarity.placement import cluster_backbones, cluster_of_features, cluster_of_item
 from core.workspace import Workspace
 
-__all__ = ["QueryResult", "similar", "list_directions", "build_direction", "embed_query_bytes",
-           "parse_shift", "loaded"]
+__all__ = ["MAX_K", "QueryResult", "build_direction", "embed_query", "embed_query_bytes", "list_directions",
+           "parse_shift", "similar", "warm_up"]
 
 MAX_K = 500
 
@@ -61,68 +59,18 @@ class QueryResult:
                 "cluster_note": self.cluster_note, "timings_ms": self.timings_ms}
 
 
-@dataclass(frozen=True)
-class _Loaded:
-    artifact: SimilarityArtifact
-    embedder: TripletEmbedder
-    labels: dict[str, str]
-
-
-@functools.lru_cache(maxsize=8)
-def _load_cached(root: str, run_id: str, version: int) -> _Loaded:
-    """Load an artifact version once per process (read-only; keyed by its manifest version)."""
-    ws = Workspace(root, create=False)
-    art = load_similarity(ws, run_id)
-    if art.version != version:  # rebuilt between the manifest read and the load
-        raise InvalidInputError(f"{artifact_name(run_id)} changed while loading; retry")
-    items = ws.items()
-    labels: dict[str, str] = {}
-    if "label" in items.columns:
-        labels = {str(i): str(lab) for i, lab in zip(items["item_id"], items["label"], strict=True)
-                  if isinstance(lab, str) and lab}
-    return _Loaded(art, art.embedder(), labels)
-
-
-def loaded(ws: Workspace, run_id: str = "default") -> tuple[SimilarityArtifact, TripletEmbedder]:
-    """The (cached) artifact and head for the workspace's current version of ``run_id``.
-
-    Raises MissingArtifactError naming the build command when it does not exist.
-    """
-    name = artifact_name(run_id)
-    ws.artifact_dir(name)  # MissingArtifactError naming `python -m core similarity ...`
-    lo = _load_cached(str(Path(ws.root).resolve()), run_id, int(ws.version(name) or 0))
-    return lo.artifact, lo.embedder
-
-
-def _labels(ws: Workspace, run_id: str) -> dict[str, str]:
-    name = artifact_name(run_id)
-    return _load_cached(str(Path(ws.root).resolve()), run_id, int(ws.version(name) or 0)).labels
-
-
 # -- directions ------------------------------------------------------------------------------
 def list_directions(ws: Workspace, run_id: str = "default") -> tuple[dict[str, Direction], list[str]]:
     """Every usable direction: the artifact's (shipped, attribute) and the example sets people
-    saved in the workspace's annotations (built now from the current embeddings; they replace an
-    artifact direction of the same name).
+    saved in the workspace's annotations (see :meth:`SimilarityArtifact.all_directions
+    <core.similarity.artifact.SimilarityArtifact.all_directions>`).
 
     Returns
     -------
     directions : by name.
     problems : one line per saved example set that cannot be built now (e.g. items removed).
     """
-    art, _ = loaded(ws, run_id)
-    out = dict(art.directions)
-    problems: list[str] = []
-    if Path(ws.annotations_path).exists():
-        from core.annotations import Annotations
-
-        for ex in Annotations(ws.annotations_path).direction_examples():
-            try:
-                out[ex.name] = from_examples(ex.name, art.embeddings, art.ids, list(ex.positive_ids),
-                                             list(ex.negative_ids), origin=f"annotations:{ex.source}")
-            except InvalidInputError as exc:
-                problems.append(f"{ex.name}: {exc}")
-    return out, problems
+    return loaded(ws, run_id)[0].all_directions()
 
 
 def build_direction(
@@ -171,8 +119,7 @@ def warm_up(ws: Workspace, run_id: str = "default") -> None:
         return
     buf = io.BytesIO()
     Image.new("RGB", (64, 64), (128, 128, 128)).save(buf, format="PNG")
-    backbone = str(art.config.get("backbone", "efficientnet-lite0"))
-    frozen, _ = embed_query(buf.getvalue(), embedder, backbone, also=cluster_backbones(ws))
+    frozen, _ = embed_query(buf.getvalue(), embedder, art.backbone, also=cluster_backbones(ws))
     cluster_of_features(ws, frozen, buf.getvalue())
 
 
@@ -209,72 +156,19 @@ def embed_query_bytes(data: bytes, embedder: TripletEmbedder, backbone: str, thr
     return embed_query(data, embedder, backbone, threads)[1]
 
 
-def cluster_backbones(ws: Workspace, cluster_run: str | None = None) -> tuple[str, ...]:
-    """The backbone of the clustering a query would be placed in (empty without one)."""
-    run, _ = cluster_run_of(ws, cluster_run)
-    backbone = None if run is None else _clustering_backbone(ws, run)
-    return (backbone,) if backbone else ()
-
-
-def _clustering_backbone(ws: Workspace, run: str) -> str | None:
-    """The backbone whose features the clustering ``run`` was made on."""
-    from core.cluster_step import artifact_name
-
-    backbone = (ws.record(artifact_name(run)) or {}).get("config", {}).get("backbone")
-    return str(backbone) if backbone else None
-
-
-def cluster_run_of(ws: Workspace, cluster_run: str | None = None) -> tuple[str | None, str | None]:
-    """(clustering run to use, None) or (None, why there is none)."""
-    runs = [n.split("/", 1)[1] for n in ws.names("clusters/")]
-    if not runs:
-        return None, "no clustering in this workspace"
-    run = cluster_run or ("default" if "default" in runs else runs[0])
-    if run not in runs:
-        return None, f"no clustering {run!r}; known: {', '.join(runs)}"
-    return run, None
-
-
-def cluster_of_features(ws: Workspace, features: dict[str, np.ndarray], data: bytes,
-                        cluster_run: str | None = None) -> tuple[dict[str, Any] | None, str | None]:
-    """The cluster of a query image: (assignment dict, with ``"name": "outlier"`` for an
-    outlier, None) or (None, why not). ``features`` maps backbone names to the image's (D,)
-    features (as :func:`embed_query` gives them); when the clustering's backbone is not among
-    them, ``data`` is embedded anew."""
-    from core.cluster_step import assign_features, assign_image
-    from core.images import decode_image
-
-    run, why = cluster_run_of(ws, cluster_run)
-    if run is None:
-        return None, why
-    try:
-        backbone = _clustering_backbone(ws, run)
-        if backbone in features:
-            return assign_features(ws, features[backbone], run)[0].to_dict(), None
-        return assign_image(ws, decode_image(data), run).to_dict(), None
-    except StyleAtlasError as exc:
-        return None, str(exc)
-
-
-def cluster_of_item(ws: Workspace, item_id: str, cluster_run: str | None = None,
-                    ) -> tuple[dict[str, Any] | None, str | None]:
-    """A catalog item's stored cluster: (assignment dict, None) or (None, why not)."""
-    from core.cluster_step import load_clustering
-
-    run, why = cluster_run_of(ws, cluster_run)
-    if run is None:
-        return None, why
-    result = load_clustering(ws, run)
-    rows = np.flatnonzero(result.ids == item_id)
-    if not len(rows):
-        return None, f"item {item_id} is newer than clustering {run!r}"
-    i = int(rows[0])
-    cluster = int(result.labels[i])
-    outlier = bool(result.novel[i])  # flagged by the novelty test, as a new image would be
-    names = {int(c["cluster"]): c["name"] for c in result.clusters}
-    return {"run_id": run, "cluster": cluster, "outlier": outlier,
-            "name": "outlier" if outlier else names.get(cluster, f"cluster {cluster}"),
-            "confidence": round(float(result.confidence[i]), 4)}, None
+def _read_image(path: str | Path | None, data: bytes | None, url: str | None,
+                fetch_policy: FetchPolicy | None) -> tuple[bytes, dict[str, Any]]:
+    """The bytes of a path, URL or bytes query, and what was asked (``{"kind": ...}``)."""
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise InvalidInputError(f"no image file at {p}")
+        return p.read_bytes(), {"kind": "path", "path": str(p)}
+    if url is not None:
+        fetched = fetch_image(url, fetch_policy)
+        return fetched.data, {"kind": "url", "url": url, "final_url": fetched.url}
+    data_b = bytes(data or b"")
+    return data_b, {"kind": "bytes", "n_bytes": len(data_b)}
 
 
 def similar(
@@ -307,11 +201,8 @@ def similar(
     cluster_run : which ``clusters/<run>`` (default: ``default``, else the first one).
     threads : torch threads for embedding the query image (see :func:`embed_query_bytes`).
     """
-    import time
-
     given = {"path": path, "data": data, "url": url, "item_id": item_id}
-    chosen = [n for n, v in given.items() if v is not None]
-    if len(chosen) != 1:
+    if sum(v is not None for v in given.values()) != 1:
         raise InvalidInputError("give exactly one of an image path, image bytes, a URL or an item id")
     if not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise InvalidInputError(f"k must be an integer in [1, {MAX_K}]; got {k!r}")
@@ -319,49 +210,24 @@ def similar(
     t0 = time.perf_counter()
     art, embedder = loaded(ws, run_id)
     timings = {"load": (time.perf_counter() - t0) * 1000}
-    backbone = str(art.config.get("backbone", "efficientnet-lite0"))
-    query: dict[str, Any]
     data_b = b""
-    exclude: str | None = None
     t0 = time.perf_counter()
     if item_id is not None:
-        row = art.row_of(item_id)
-        q = np.asarray(art.embeddings[row], dtype=np.float32)
-        query, exclude = {"kind": "item", "item_id": item_id}, item_id
+        q = art.vector_of(item_id)
+        query: dict[str, Any] = {"kind": "item", "item_id": item_id}
     else:
-        if path is not None:
-            p = Path(path)
-            if not p.is_file():
-                raise InvalidInputError(f"no image file at {p}")
-            data_b = p.read_bytes()
-            query = {"kind": "path", "path": str(p)}
-        elif url is not None:
-            fetched = fetch_image(url, fetch_policy)
-            data_b = fetched.data
-            query = {"kind": "url", "url": url, "final_url": fetched.url}
-        else:
-            data_b = bytes(data or b"")
-            query = {"kind": "bytes", "n_bytes": len(data_b)}
+        data_b, query = _read_image(path, data, url, fetch_policy)
         timings["fetch_read"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        frozen, q = embed_query(data_b, embedder, backbone, threads,
+        frozen, q = embed_query(data_b, embedder, art.backbone, threads,
                                 also=cluster_backbones(ws, cluster_run) if with_cluster else ())
     timings["embed"] = (time.perf_counter() - t0) * 1000
     t0 = time.perf_counter()
-    if weights:
-        directions = art.directions
-        if any(n not in directions for n in weights):
-            directions, _ = list_directions(ws, run_id)
-        q = shift(q, weights, directions)
-    ids, scores = art.index.query(q, k + (1 if exclude else 0))
+    hits = art.search(q, k, exclude=() if item_id is None else (item_id,), shift=weights)
     timings["search"] = (time.perf_counter() - t0) * 1000
-    labels = _labels(ws, run_id)
-    results: list[dict[str, Any]] = []
-    for i, s in zip(ids.tolist(), scores.tolist(), strict=True):
-        if i == exclude or len(results) == k:
-            continue
-        results.append({"rank": len(results) + 1, "item_id": i, "score": round(float(s), 6),
-                        "label": labels.get(i)})
+    labels = item_labels(ws, run_id)
+    results = [{"rank": r, "item_id": h.item_id, "score": round(h.score, 6), "label": labels.get(h.item_id)}
+               for r, h in enumerate(hits, start=1)]
     cluster: dict[str, Any] | None = None
     note: str | None = "not requested"
     if with_cluster:

@@ -1,0 +1,203 @@
+"""The loaded similarity artifact (``similarity/<run_id>``) and the search it owns.
+
+Like FiftyOne Brain's results objects, the object a load returns answers queries itself:
+:meth:`SimilarityArtifact.search` shifts a query vector along named directions, asks the
+annoy index and leaves out the excluded items. ``core.similarity.query``, the CLI and the
+Search page all search through it.
+
+Loaded artifacts are cached per process, keyed by (workspace path, run id, artifact version):
+a rebuilt artifact gets a new version and therefore a fresh load. Nothing is loaded at import.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from core.errors import InvalidInputError
+from core.similarity.config import SimilarityConfig
+from core.similarity.directions import Direction, from_examples, load_directions
+from core.similarity.directions import shift as shift_vector
+from core.similarity.estimator import TripletEmbedder
+from core.similarity.index import AnnIndex
+from core.workspace import Workspace
+
+__all__ = ["Hit", "SimilarityArtifact", "artifact_name", "item_labels", "load_similarity", "loaded"]
+
+
+def artifact_name(run_id: str) -> str:
+    """``similarity/<run_id>``."""
+    return f"similarity/{run_id}"
+
+
+class Hit(NamedTuple):
+    """One search result: an item and its cosine similarity to the (shifted) query."""
+
+    item_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class SimilarityArtifact:
+    """A loaded ``similarity/<run_id>``; row i of ``embeddings`` is item ``ids[i]``.
+
+    ``annotations_path`` is the workspace's annotations database, where the example sets
+    people saved as directions live (None: only the artifact's own directions).
+    """
+
+    name: str
+    version: int
+    path: Path
+    config: dict[str, Any]
+    ids: np.ndarray  # (N,) str
+    embeddings: np.ndarray  # (N, d) float32, memory-mapped
+    index: AnnIndex
+    directions: dict[str, Direction]
+    evaluation: dict[str, Any]
+    annotations_path: Path | None = None
+
+    @property
+    def backbone(self) -> str:
+        """The backbone whose features the head was trained on (a query is embedded with it)."""
+        return str(self.config.get("backbone", SimilarityConfig().backbone))
+
+    def embedder(self) -> TripletEmbedder:
+        """The trained head (loaded on call; :func:`loaded` caches it)."""
+        return TripletEmbedder.load(self.path / "head.pt")
+
+    def row_of(self, item_id: str) -> int:
+        """Row of ``item_id``; InvalidInputError if it is not in the catalog."""
+        hits = np.flatnonzero(self.ids == item_id)
+        if len(hits) == 0:
+            raise InvalidInputError(f"item {item_id!r} is not in the catalog")
+        return int(hits[0])
+
+    def vector_of(self, item_id: str) -> np.ndarray:
+        """(d,) float32 stored tuned embedding of a catalog item; InvalidInputError if unknown."""
+        return np.asarray(self.embeddings[self.row_of(item_id)], dtype=np.float32)
+
+    def all_directions(self) -> tuple[dict[str, Direction], list[str]]:
+        """The artifact's directions plus the example sets saved in the annotations (built now
+        from these embeddings; they replace an artifact direction of the same name).
+
+        Returns the directions by name and one line per saved set that cannot be built now.
+        """
+        out = dict(self.directions)
+        problems: list[str] = []
+        if self.annotations_path is not None and Path(self.annotations_path).exists():
+            from core.annotations import Annotations
+
+            for ex in Annotations(self.annotations_path).direction_examples():
+                try:
+                    out[ex.name] = from_examples(ex.name, self.embeddings, self.ids, list(ex.positive_ids),
+                                                 list(ex.negative_ids), origin=f"annotations:{ex.source}")
+                except InvalidInputError as exc:
+                    problems.append(f"{ex.name}: {exc}")
+        return out, problems
+
+    def shifted(self, vector: np.ndarray, weights: Mapping[str, float]) -> np.ndarray:
+        """(d,) query moved along named directions: ``normalise(q + sum_i w_i d_i)``.
+
+        InvalidInputError names a direction that neither the artifact nor the annotations hold.
+        """
+        q = np.asarray(vector, dtype=np.float32)
+        if not weights:
+            return q
+        known = self.directions
+        if any(n not in known for n in weights):
+            known, _ = self.all_directions()
+        return shift_vector(q, weights, known)
+
+    def search(
+        self,
+        vector: np.ndarray,
+        k: int = 10,
+        exclude: Collection[str] = (),
+        shift: Mapping[str, float] | None = None,
+    ) -> list[Hit]:
+        """The ``k`` items most similar to a query, best first.
+
+        Parameters
+        ----------
+        vector : (d,) query in the tuned embedding space.
+        k : number of results.
+        exclude : item ids left out of the results (the query item itself).
+        shift : ``{direction name: weight}`` applied to the query first, or None.
+
+        Returns
+        -------
+        Up to ``k`` :class:`Hit` (``item_id``, cosine ``score``).
+        """
+        q = self.shifted(vector, shift or {})
+        skip = set(exclude)
+        ids, scores = self.index.query(q, k + len(skip))
+        hits = [Hit(str(i), float(s)) for i, s in zip(ids.tolist(), scores.tolist(), strict=True) if i not in skip]
+        return hits[:k]
+
+
+def load_similarity(ws: Workspace, run_id: str = "default") -> SimilarityArtifact:
+    """Open ``similarity/<run_id>``: embeddings memory-mapped, index memory-mapped and checked.
+
+    Raises MissingArtifactError (naming ``python -m core similarity``) when it was never built,
+    InvalidInputError when the index sidecar disagrees with the embeddings or the manifest.
+    """
+    name = artifact_name(run_id)
+    path = ws.artifact_dir(name)
+    version = int(ws.version(name) or 0)
+    emb = np.load(path / "embeddings.npy", mmap_mode="r")
+    ids = np.load(path / "ids.npy")
+    index = AnnIndex.load(path / "index", expected_dim=int(emb.shape[1]), expected_version=version)
+    if not np.array_equal(index.ids, ids):
+        raise InvalidInputError(f"index of {name} does not row the same items as its embeddings; "
+                                f"rebuild it with `python -m core similarity --workspace {ws.root} --id {run_id}`")
+    evaluation = json.loads((path / "evaluation.json").read_text()) if (path / "evaluation.json").exists() else {}
+    return SimilarityArtifact(name, version, path, dict(ws.record(name)["config"]),  # type: ignore[index]
+                              ids, emb, index, load_directions(path), evaluation, Path(ws.annotations_path))
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    artifact: SimilarityArtifact
+    embedder: TripletEmbedder
+    labels: dict[str, str]
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(root: str, run_id: str, version: int) -> _Loaded:
+    """Load an artifact version once per process (read-only; keyed by its manifest version)."""
+    ws = Workspace(root, create=False)
+    art = load_similarity(ws, run_id)
+    if art.version != version:  # rebuilt between the manifest read and the load
+        raise InvalidInputError(f"{artifact_name(run_id)} changed while loading; retry")
+    items = ws.items()
+    labels: dict[str, str] = {}
+    if "label" in items.columns:
+        labels = {str(i): str(lab) for i, lab in zip(items["item_id"], items["label"], strict=True)
+                  if isinstance(lab, str) and lab}
+    return _Loaded(art, art.embedder(), labels)
+
+
+def _current(ws: Workspace, run_id: str) -> _Loaded:
+    name = artifact_name(run_id)
+    ws.artifact_dir(name)  # MissingArtifactError naming `python -m core similarity ...`
+    return _load_cached(str(Path(ws.root).resolve()), run_id, int(ws.version(name) or 0))
+
+
+def loaded(ws: Workspace, run_id: str = "default") -> tuple[SimilarityArtifact, TripletEmbedder]:
+    """The (cached) artifact and head for the workspace's current version of ``run_id``.
+
+    Raises MissingArtifactError naming the build command when it does not exist.
+    """
+    lo = _current(ws, run_id)
+    return lo.artifact, lo.embedder
+
+
+def item_labels(ws: Workspace, run_id: str = "default") -> dict[str, str]:
+    """Catalog labels by item id, read with the (cached) artifact ``run_id``."""
+    return _current(ws, run_id).labels
