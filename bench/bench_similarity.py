@@ -26,8 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.similarity.query import similar  # noqa: E402
 from core.similarity import SimilarityConfig, load_similarity, train_similarity  # noqa: E402
+from core.similarity.query import similar  # noqa: E402
 from core.workspace import Workspace  # noqa: E402
 
 

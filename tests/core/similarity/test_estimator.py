@@ -14,7 +14,6 @@ from core.similarity import (
     retrieval_metrics,
 )
 
-
 # The estimator's defaults are SimilarityConfig's (dropout 0.3, weight decay 1e-2, label and
 # structure terms on); the tests that compare learning behaviour name the plain setting they
 # were written for.

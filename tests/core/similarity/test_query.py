@@ -173,6 +173,31 @@ def test_shift_brings_positive_examples_up(trained: tuple[Workspace, dict]) -> N
     assert shifted.shift == {"dressy": 2.0}
 
 
+def test_the_loaded_artifact_owns_its_search(trained: tuple[Workspace, dict]) -> None:
+    ws, _ = trained
+    art = load_similarity(ws)
+    assert art.backbone == "colour-histogram"
+    items = ws.items()
+    query = items.loc[items["label"] == "Pants", "item_id"].iloc[0]
+    q = art.vector_of(query)
+    hits = art.search(q, 5, exclude=(query,))
+    assert len(hits) == 5 and query not in [h.item_id for h in hits]
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    # the same ranking as exact cosine search over the stored embeddings (48 items: annoy is exact here)
+    sims = np.asarray(art.embeddings) @ q
+    exact = [str(art.ids[i]) for i in np.argsort(-sims) if art.ids[i] != query][:5]
+    assert [h.item_id for h in hits] == exact
+    # shift: the query moved along the direction, then searched
+    d = art.directions["dressy"].vector
+    moved = (q + 2.0 * d) / np.linalg.norm(q + 2.0 * d)
+    shifted = art.search(q, 5, exclude=(query,), shift={"dressy": 2.0})
+    assert [h.item_id for h in shifted] == [h.item_id for h in art.search(moved, 5, exclude=(query,))]
+    assert [tuple(h) for h in shifted] == [(r["item_id"], pytest.approx(r["score"], abs=1e-5)) for r in
+                                          similar(ws, item_id=query, k=5, shift_weights={"dressy": 2.0}).results]
+    with pytest.raises(InvalidInputError, match="unknown direction 'stripes'"):
+        art.search(q, 5, shift={"stripes": 1.0})
+
+
 def test_unknown_direction_name_in_a_query(trained: tuple[Workspace, dict]) -> None:
     ws, _ = trained
     with pytest.raises(InvalidInputError, match="unknown direction 'stripes'; known: .*dressy"):
