@@ -117,15 +117,15 @@ def name_editor(c: int, name: str, auto_name: str) -> html.Div:
             dbc.InputGroup(
                 [
                     dbc.Input(id={"type": "cluster-name", "cluster": c}, value=name, maxLength=80,
-                              placeholder=auto_name, class_name="fw-semibold", disabled=not editable,
-                              title=None if editable else "Editors sign in to rename clusters"),
+                              placeholder=auto_name, class_name="fw-semibold", disabled=not editable),
                     dbc.Button("Save", id={"type": "cluster-save", "cluster": c}, color="primary", outline=True,
                                disabled=not editable),
                 ],
                 size="sm",
                 class_name="cluster-name-input",
             ),
-            html.Div(id={"type": "cluster-name-status", "cluster": c}, className="small mt-1"),
+            html.Div(None if editable else "Editors sign in to rename clusters.",
+                     id={"type": "cluster-name-status", "cluster": c}, className="small mt-1 text-muted"),
         ]
     )
 

@@ -28,7 +28,7 @@ def _form(target: str, error: bool) -> dbc.Card:
                     dbc.Label("Password", html_for="signin-password", class_name="small fw-semibold"),
                     dbc.Input(id="signin-password", name="password", type="password",
                               autocomplete="current-password", required=True, class_name="mb-3"),
-                    html.Input(type="hidden", name="next", value=target),
+                    dbc.Input(type="hidden", name="next", value=target, id="signin-next"),
                     dbc.Button("Sign in", id="signin-submit", type="submit", color="primary", class_name="w-100"),
                 ],
                 action=SIGNIN_ROUTE,
