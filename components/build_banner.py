@@ -95,7 +95,7 @@ def _poll(_n: int | None, current: Any) -> tuple[Any, bool]:
     Input("build-resume", "n_clicks"),
     prevent_initial_call=True,
 )
-def _resume(n_clicks: int | None) -> tuple[Any, bool]:
+def _resume(n_clicks: int | None) -> tuple[Any, Any]:
     """Start the build again (it resumes from the feature cache) and follow it."""
     from components.bootstrap import resume_build
 

@@ -15,8 +15,8 @@ import re
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,6 +80,15 @@ def is_scratch_id(value: object) -> bool:
     return isinstance(value, str) and bool(_ID_RE.match(value))
 
 
+def _cleaned(text: str, what: str, max_len: int, item_ids: Iterable[str]) -> tuple[str, list[str]]:
+    """The cleaned name and ids of a write; InvalidInputError when either is unusable."""
+    text = _clean_text(text, what, max_len)
+    ids = _clean_ids(item_ids, "item_ids")
+    if not ids:
+        raise InvalidInputError("select at least one item")
+    return text, ids
+
+
 def _iso(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(t))
 
@@ -111,6 +120,13 @@ class ScratchSpace:
     def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
         return sqlite_store.connect(self.path, _SCHEMA)
 
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """A transaction in which this space exists (expired ones purged first)."""
+        with sqlite_store.transaction(self.path, _SCHEMA) as con:
+            self._open_for_write(con)
+            yield con
+
     def _open_for_write(self, con: sqlite3.Connection) -> None:
         """Purge expired spaces, then make sure this one exists (within the caps)."""
         now = self.clock()
@@ -131,12 +147,8 @@ class ScratchSpace:
     # -- tags -----------------------------------------------------------------------------
     def add_tag(self, item_ids: Iterable[str], tag: str) -> int:
         """Tag items in this space; returns how many (item, tag) pairs were new."""
-        tag = _clean_text(tag, "tag", MAX_TAG_LEN)
-        ids = _clean_ids(item_ids, "item_ids")
-        if not ids:
-            raise InvalidInputError("select at least one item to tag")
-        with sqlite_store.transaction(self.path, _SCHEMA) as con:
-            self._open_for_write(con)
+        tag, ids = _cleaned(tag, "tag", MAX_TAG_LEN, item_ids)
+        with self._writing() as con:
             held = con.execute("SELECT COUNT(*) FROM scratch_tags WHERE scratch_id = ?", (self.scratch_id,)).fetchone()[0]
             before = con.total_changes
             con.executemany("INSERT OR IGNORE INTO scratch_tags(scratch_id, item_id, tag) VALUES (?, ?, ?)",
@@ -162,12 +174,8 @@ class ScratchSpace:
     # -- directions -----------------------------------------------------------------------
     def add_direction_examples(self, name: str, item_ids: Sequence[str], positive: bool) -> DirectionExamples:
         """Add items to one side of a scratch direction (created if new; removed from the other side)."""
-        name = _clean_text(name, "direction name", MAX_NAME_LEN)
-        ids = _clean_ids(item_ids, "item_ids")
-        if not ids:
-            raise InvalidInputError("select at least one item")
-        with sqlite_store.transaction(self.path, _SCHEMA) as con:
-            self._open_for_write(con)
+        name, ids = _cleaned(name, "direction name", MAX_NAME_LEN, item_ids)
+        with self._writing() as con:
             rows = {r[0]: r for r in con.execute(
                 "SELECT name, positive, negative, created, updated FROM scratch_directions WHERE scratch_id = ?",
                 (self.scratch_id,))}
