@@ -6,7 +6,9 @@ Run ``python app.py`` (serves on 127.0.0.1:8050; ``HOST``/``PORT`` change that) 
 - ``STYLE_ATLAS_WORKSPACE``: the workspace folder (default ``workspaces/demo`` in the repo);
 - ``PORT``, ``HOST``: where ``python app.py`` listens;
 - ``REDIS_URL``: run background jobs with Celery on Redis instead of a local disk cache;
-- ``STYLE_ATLAS_MAX_UPLOAD_MB``: the upload size cap (default 10).
+- ``STYLE_ATLAS_MAX_UPLOAD_MB``: the upload size cap (default 10);
+- ``STYLE_ATLAS_EDITORS`` and ``SECRET_KEY``: hosted mode, where visitors are viewers and editors
+  sign in (``components.auth``; the README's hosting section); ``DASH_DEBUG=1``: debug mode, local only.
 
 On first start, when the default demo workspace is missing or incomplete, the pipeline builds
 it in a background process while the app already serves: every page shows the build's
@@ -24,9 +26,12 @@ import dash_bootstrap_components as dbc
 from dash import Dash, html
 
 from components import build_banner
+from components.account import widget as account_widget
+from components.hosting import alert_slot, callback_error, init_hosting
 from components.images import register_image_route
-from components.settings import REPO, host, port
+from components.settings import REPO, debug_enabled, host, port
 from components.ui import navbar
+from core.errors import ConfigurationError
 
 JOB_CACHE = REPO / "cache" / "dash-jobs"
 
@@ -45,8 +50,21 @@ def background_manager() -> Any:
     return dash.DiskcacheManager(diskcache.Cache(str(JOB_CACHE)))
 
 
+def _layout() -> html.Div:
+    """The frame of every page (per page load: the account corner shows who is signed in)."""
+    return html.Div(
+        [
+            navbar(dash.page_registry.values(), extra=account_widget()),
+            dbc.Container([build_banner.layout(), alert_slot(), dash.page_container], fluid="xxl",
+                          class_name="pb-5"),
+        ]
+    )
+
+
 def create_app() -> Dash:
-    """Build the Dash app: pages from ``pages/``, navbar from ``dash.page_registry``."""
+    """Build the Dash app: pages from ``pages/``, navbar from ``dash.page_registry``; roles,
+    limits, security headers and error alerts from ``components.hosting`` (ConfigurationError
+    when hosted mode is half configured)."""
     application = Dash(
         __name__,
         use_pages=True,
@@ -56,18 +74,18 @@ def create_app() -> Dash:
         suppress_callback_exceptions=True,
         background_callback_manager=background_manager(),
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+        on_error=callback_error,
     )
+    init_hosting(application.server)
     register_image_route(application.server)
-    application.layout = html.Div(
-        [
-            navbar(dash.page_registry.values()),
-            dbc.Container([build_banner.layout(), dash.page_container], fluid="xxl", class_name="pb-5"),
-        ]
-    )
+    application.layout = _layout
     return application
 
 
-app = create_app()
+try:
+    app = create_app()
+except ConfigurationError as exc:
+    raise SystemExit(f"Style Atlas: error: {exc}") from None
 server = app.server
 
 
@@ -81,7 +99,7 @@ def main() -> int:
         print(f"Style Atlas: serving on http://{host()}:{port()} while the demo catalog is built "
               "(progress below and in the browser)", file=sys.stderr, flush=True)
     warm_up_when_built(proc)
-    app.run(host=host(), port=port(), debug=os.environ.get("DASH_DEBUG", "") == "1")
+    app.run(host=host(), port=port(), debug=debug_enabled())
     return 0
 
 

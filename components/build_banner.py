@@ -11,6 +11,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from components.auth import is_editor, refusal
 from components.build_status import BuildStatus, read_status
 from components.settings import workspace_path
 
@@ -54,7 +55,8 @@ def render(status: BuildStatus | None, was_showing: bool) -> tuple[Any, bool]:
                 html.Span("Building the demo catalog did not finish: ", className="fw-bold"),
                 html.Span(why),
                 html.Span(" Finished work is kept; the server log has details. "),
-                dbc.Button("Resume the build", id="build-resume", color="light", size="sm", className="ms-2"),
+                dbc.Button("Resume the build", id="build-resume", color="light", size="sm", className="ms-2")
+                if is_editor() else None,
             ],
             color="danger", className="mt-3 mb-0", id="build-state-failed",
         ), True
@@ -93,12 +95,14 @@ def _poll(_n: int | None, current: Any) -> tuple[Any, bool]:
     Input("build-resume", "n_clicks"),
     prevent_initial_call=True,
 )
-def _resume(n_clicks: int | None) -> tuple[Any, bool]:
+def _resume(n_clicks: int | None) -> tuple[Any, Any]:
     """Start the build again (it resumes from the feature cache) and follow it."""
     from components.bootstrap import resume_build
 
     if not n_clicks:
         return no_update, no_update
+    if (refused := refusal("resume the build")) is not None:
+        return dbc.Alert(refused, color="warning", className="mt-3 mb-0", id="build-refused"), no_update
     resume_build()
     status = read_status(workspace_path())
     return render(status, was_showing=True)[0], False

@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components import clusterdata, ui
+from components.auth import is_editor
 from components.data import catalog
 from core.annotations import Annotations
 from core.errors import StyleAtlasError
@@ -108,19 +109,23 @@ def confidence_cards(ws: Workspace, ids: list[str], run_id: str = "default") -> 
 
 
 def name_editor(c: int, name: str, auto_name: str) -> html.Div:
-    """An input to rename cluster ``c`` (pattern-matching ids), with its save button and status."""
+    """An input to rename cluster ``c`` (pattern-matching ids), with its save button and status;
+    read-only for a viewer (the rename callback refuses them too)."""
+    editable = is_editor()
     return html.Div(
         [
             dbc.InputGroup(
                 [
                     dbc.Input(id={"type": "cluster-name", "cluster": c}, value=name, maxLength=80,
-                              placeholder=auto_name, class_name="fw-semibold"),
-                    dbc.Button("Save", id={"type": "cluster-save", "cluster": c}, color="primary", outline=True),
+                              placeholder=auto_name, class_name="fw-semibold", disabled=not editable),
+                    dbc.Button("Save", id={"type": "cluster-save", "cluster": c}, color="primary", outline=True,
+                               disabled=not editable),
                 ],
                 size="sm",
                 class_name="cluster-name-input",
             ),
-            html.Div(id={"type": "cluster-name-status", "cluster": c}, className="small mt-1"),
+            html.Div(None if editable else "Editors sign in to rename clusters.",
+                     id={"type": "cluster-name-status", "cluster": c}, className="small mt-1 text-muted"),
         ]
     )
 

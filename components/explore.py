@@ -22,6 +22,7 @@ from components.data import catalog, projection
 from components.images import thumb_url
 from core.annotations import Annotations
 from core.errors import StyleAtlasError
+from core.scratch import ScratchSpace
 from core.workspace import Workspace
 
 COLOR_OPTIONS: dict[str, str] = {
@@ -281,10 +282,13 @@ def tray_summary(n: int) -> str:
     return f"{n} photo{'s' if n != 1 else ''} selected" + (f" (first {TRAY_SHOWN} shown)" if n > TRAY_SHOWN else "")
 
 
-def save_tray(ws: Workspace, item_ids: list[str], action: str, name: str | None) -> tuple[str, str]:
+def save_tray(ws: Workspace, item_ids: list[str], action: str, name: str | None,
+              scratch: str | None = None) -> tuple[str, str]:
     """Save the tray as a tag or as direction examples; returns ``(message, bootstrap colour)``.
 
     ``action`` is ``"tag"``, ``"positive"`` or ``"negative"``. Ids not in the catalog are dropped.
+    ``scratch``: a viewer's scratch id; the tray then goes to their own space
+    (:class:`core.scratch.ScratchSpace`), never to the shared annotations.
     """
     cat = catalog(ws)
     ids = [i for i in item_ids or [] if i in cat]
@@ -292,14 +296,16 @@ def save_tray(ws: Workspace, item_ids: list[str], action: str, name: str | None)
         return "Select some photos on the map first.", "warning"
     if not name or not name.strip():
         return "Give it a name first.", "warning"
-    repo = Annotations(ws.annotations_path)
+    repo: Annotations | ScratchSpace = (Annotations(ws.annotations_path) if scratch is None
+                                        else ScratchSpace(ws.annotations_path, scratch))
+    mine = "" if scratch is None else " Saved in your own space: only you see it, for a day."
     try:
         if action == "tag":
             new = repo.add_tag(ids, name)
-            return f"Tagged {len(ids)} photo(s) “{name.strip()}” ({new} new).", "success"
+            return f"Tagged {len(ids)} photo(s) “{name.strip()}” ({new} new).{mine}", "success"
         if action in ("positive", "negative"):
             d = repo.add_direction_examples(name, ids, positive=action == "positive")
-            return direction_status(d.name, len(d.positive_ids), len(d.negative_ids)), "success"
+            return direction_status(d.name, len(d.positive_ids), len(d.negative_ids)) + mine, "success"
     except StyleAtlasError as exc:
         return str(exc), "danger"
     return f"Unknown action {action!r}.", "danger"

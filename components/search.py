@@ -137,18 +137,45 @@ def query_cluster(ws: Workspace, q: dict[str, Any] | None) -> dict[str, Any] | N
     return (q or {}).get("cluster")
 
 
-def directions(ws: Workspace) -> tuple[list[dict[str, Any]], list[str]]:
-    """Usable directions (``name``, ``source``, ``n_positive``, ``n_negative``, ``auc``) and problems."""
+def directions(ws: Workspace, scratch: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Usable directions (``key``, ``name``, ``source``, ``n_positive``, ``n_negative``, ``auc``,
+    ``mine``) and problems: the shared ones, then the visitor's own (``scratch``: their scratch id).
+
+    ``key`` names the slider and the weight: the name, or ``SCRATCH_PREFIX + name`` for one's own.
+    """
     from core.similarity import query
 
     if not ws.has("similarity/default"):
         return [], []
-    found, problems = query.list_directions(ws)
+    shared, problems = query.list_directions(ws)
+    mine, my_problems = _scratch_directions(ws, scratch)
     out = []
-    for name in sorted(found):
-        s = found[name].summary()
-        out.append({k: s.get(k) for k in ("name", "source", "n_positive", "n_negative", "auc")})
-    return out, problems
+    for key, d in [*sorted(shared.items()), *sorted(mine.items())]:
+        s = d.summary()
+        out.append({"key": key, "mine": key in mine, **{k: s.get(k) for k in ("name", "source", "n_positive",
+                                                                           "n_negative", "auc")}})
+    return out, problems + my_problems
+
+
+def _scratch_directions(ws: Workspace, scratch: str | None) -> tuple[dict[str, Any], list[str]]:
+    from core.scratch import scratch_directions
+
+    return scratch_directions(ws, scratch) if scratch else ({}, [])
+
+
+def promote(ws: Workspace, scratch: str | None, name: str) -> tuple[str, str]:
+    """Share the visitor's own direction ``name`` with everyone (the caller checked the editor
+    role); returns ``(message, bootstrap colour)``."""
+    from core.annotations import Annotations
+    from core.scratch import ScratchSpace
+
+    if not scratch:
+        return "You have no directions of your own.", "warning"
+    try:
+        ScratchSpace(ws.annotations_path, scratch).promote_direction(name, Annotations(ws.annotations_path))
+    except StyleAtlasError as exc:
+        return str(exc), "danger"
+    return f"“{name}” is now shared: every visitor has its slider (reload to see it).", "success"
 
 
 def clean_weights(names: list[str], values: list[float | None]) -> dict[str, float]:
@@ -163,15 +190,18 @@ def clean_weights(names: list[str], values: list[float | None]) -> dict[str, flo
     return out
 
 
-def search(ws: Workspace, q: dict[str, Any], weights: dict[str, float] | None = None, k: int = DEFAULT_K) -> list[dict[str, Any]]:
-    """Ranked ``{"item_id", "score", "label"}`` for a query vector shifted by ``weights``."""
+def search(ws: Workspace, q: dict[str, Any], weights: dict[str, float] | None = None, k: int = DEFAULT_K,
+           scratch: str | None = None) -> list[dict[str, Any]]:
+    """Ranked ``{"item_id", "score", "label"}`` for a query vector shifted by ``weights`` (keys of
+    :func:`directions`; ``scratch``: the visitor whose own directions may be among them)."""
     art, _ = _similarity(ws)
     vector = np.asarray(q.get("vector") or [], dtype=np.float32)
     if vector.shape != (art.embeddings.shape[1],):
         raise SearchError("The query no longer matches the index (it was rebuilt); run the search again.")
     exclude = q.get("item_id")
     try:
-        hits = art.search(vector, k, exclude=(exclude,) if exclude else (), shift=weights)
+        mine = _scratch_directions(ws, scratch)[0] if weights else {}
+        hits = art.search(vector, k, exclude=(exclude,) if exclude else (), shift=weights, extra=mine)
     except InvalidInputError as exc:
         raise SearchError(str(exc)) from None
     cat = catalog(ws)

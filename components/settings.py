@@ -36,3 +36,44 @@ def port() -> int:
         return int(os.environ.get("PORT", "8050"))
     except ValueError:
         return 8050
+
+
+# -- hosted mode (components.auth) ---------------------------------------------------------
+DEFAULT_SIGNIN_LIMIT = "5 per minute;30 per hour"
+DEFAULT_QUERY_LIMIT = "20 per minute"
+DEFAULT_SCRATCH_LIMIT = "30 per minute"
+
+
+def editors_setting() -> str:
+    """``STYLE_ATLAS_EDITORS``: ``name:hash,...`` or a users file; set, it turns hosted mode on."""
+    return os.environ.get("STYLE_ATLAS_EDITORS", "").strip()
+
+
+def hosted() -> bool:
+    """Hosted mode: visitors are viewers unless they sign in as an editor."""
+    return bool(editors_setting())
+
+
+def secret_key() -> str:
+    """``SECRET_KEY``, which signs the session cookies (required in hosted mode)."""
+    return os.environ.get("SECRET_KEY", "")
+
+
+def debug_enabled() -> bool:
+    """``DASH_DEBUG=1`` turns Dash's debug mode on for ``python app.py``, never in hosted mode."""
+    return os.environ.get("DASH_DEBUG", "") == "1" and not hosted()
+
+
+def rate_limit(kind: str) -> str:
+    """The per-client limit of ``kind`` (``signin``, ``query``, ``scratch``) in Flask-Limiter's
+    notation, from ``STYLE_ATLAS_<KIND>_LIMIT`` or the default."""
+    default = {"signin": DEFAULT_SIGNIN_LIMIT, "query": DEFAULT_QUERY_LIMIT, "scratch": DEFAULT_SCRATCH_LIMIT}[kind]
+    return os.environ.get(f"STYLE_ATLAS_{kind.upper()}_LIMIT", "").strip() or default
+
+
+def proxy_hops() -> int:
+    """``STYLE_ATLAS_PROXY_HOPS``: how many proxies in front set X-Forwarded-For (1 on Heroku, Render)."""
+    try:
+        return max(int(os.environ.get("STYLE_ATLAS_PROXY_HOPS", "0")), 0)
+    except ValueError:
+        return 0

@@ -13,8 +13,9 @@ from components.images import thumb_url
 BRAND = "Style Atlas"
 
 
-def navbar(pages: Iterable[Mapping[str, Any]]) -> dbc.Navbar:
-    """The top bar, one link per registered page with ``nav_order`` (from ``dash.page_registry``)."""
+def navbar(pages: Iterable[Mapping[str, Any]], extra: Any = None) -> dbc.Navbar:
+    """The top bar, one link per registered page with ``nav_order`` (from ``dash.page_registry``),
+    then ``extra`` (the account corner) at the right."""
     shown = sorted((p for p in pages if p.get("nav_order") is not None), key=lambda p: p["nav_order"])
     links = [
         dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact", id=f"nav-{p['module'].split('.')[-1]}"))
@@ -25,7 +26,8 @@ def navbar(pages: Iterable[Mapping[str, Any]]) -> dbc.Navbar:
             [
                 dbc.NavbarBrand([html.Span("◆ ", className="brand-mark"), BRAND], href="/", class_name="fw-bold"),
                 dbc.NavbarToggler(id="navbar-toggler"),
-                dbc.Collapse(dbc.Nav(links, navbar=True, class_name="ms-auto"), id="navbar-collapse", navbar=True),
+                dbc.Collapse(dbc.Nav([*links, extra] if extra is not None else links, navbar=True, class_name="ms-auto"),
+                             id="navbar-collapse", navbar=True),
             ],
             fluid=True,
         ),

@@ -2,7 +2,8 @@
 
 Stored in ``annotations.sqlite`` in the workspace (SQLite in WAL mode), never inside the
 recomputable artifacts, so re-running the pipeline loses none of it. Every call opens its
-own short-lived connection, so several web workers and background jobs can share the file.
+own short-lived connection (:mod:`core.sqlite_store`), so several web workers and background
+jobs can share the file.
 
 Cluster names follow their clusters across pipeline re-runs: a name is saved together with
 the member item ids the cluster had when it was named, and :meth:`Annotations.cluster_names`
@@ -14,16 +15,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core import sqlite_store
 from core.errors import InvalidInputError
 
-__all__ = ["Annotations", "DirectionExamples", "match_by_overlap"]
+__all__ = ["Annotations", "DirectionExamples", "match_by_overlap", "with_examples"]
 
 MAX_TAG_LEN = 64
 MAX_NAME_LEN = 80
@@ -109,6 +110,20 @@ def _clean_ids(ids: Iterable[str], what: str) -> list[str]:
     return out
 
 
+def with_examples(
+    current: DirectionExamples | None, item_ids: Sequence[str], positive: bool
+) -> tuple[list[str], list[str]]:
+    """The ``(positive, negative)`` id lists of ``current`` with ``item_ids`` added to one side
+    and removed from the other (both empty when ``current`` is None)."""
+    pos = list(current.positive_ids) if current else []
+    neg = list(current.negative_ids) if current else []
+    add, other = (pos, neg) if positive else (neg, pos)
+    add.extend(i for i in item_ids if i not in add)
+    added = set(item_ids)
+    other[:] = [i for i in other if i not in added]
+    return pos, neg
+
+
 def _jaccard(a: set[str], b: set[str]) -> float:
     if not a and not b:
         return 0.0
@@ -156,28 +171,6 @@ def match_by_overlap(
     return out
 
 
-BUSY_TIMEOUT_S = 10.0
-
-
-def _use_wal(con: sqlite3.Connection) -> None:
-    """Put the database in WAL mode (it stays so). Switching needs exclusive access and SQLite
-    answers "database is locked" at once, without waiting, when another connection is opening
-    the new file at the same moment (two web workers' first requests): retry until the timeout."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
-    delay = 0.005
-    while True:
-        try:
-            if str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
-                return
-            con.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.1)
-
-
 class Annotations:
     """Repository over ``annotations.sqlite``.
 
@@ -192,29 +185,11 @@ class Annotations:
         self.path = Path(path)
 
     # -- plumbing -----------------------------------------------------------------------
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        try:
-            _use_wal(con)
-            con.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-            con.execute("PRAGMA synchronous=NORMAL")
-            con.executescript(_SCHEMA)
-            yield con
-        finally:
-            con.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite_store.connect(self.path, _SCHEMA)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite_store.transaction(self.path, _SCHEMA)
 
     def journal_mode(self) -> str:
         """The SQLite journal mode in use (``"wal"``)."""
@@ -389,11 +364,7 @@ class Annotations:
         if not ids:
             raise InvalidInputError("select at least one item")
         current = {d.name: d for d in self.direction_examples()}.get(name)
-        pos = list(current.positive_ids) if current else []
-        neg = list(current.negative_ids) if current else []
-        add, other = (pos, neg) if positive else (neg, pos)
-        add.extend(i for i in ids if i not in add)
-        other[:] = [i for i in other if i not in set(ids)]
+        pos, neg = with_examples(current, ids, positive)
         return self.save_direction_examples(name, pos, neg, source)
 
     def direction_examples(self) -> list[DirectionExamples]:

@@ -35,3 +35,11 @@ class MissingWeightsError(StyleAtlasError):
 
 class CheckpointError(StyleAtlasError):
     """A checkpoint is corrupt or does not fit the model (the mismatch is named)."""
+
+
+class ConfigurationError(StyleAtlasError):
+    """A setting from the environment is missing or invalid (the message names the variable)."""
+
+
+class StorageError(StyleAtlasError):
+    """The annotations database cannot be used right now (locked, full or damaged)."""

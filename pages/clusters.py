@@ -12,7 +12,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import MATCH, Input, Output, State, callback, dcc, html
 
-from components import clusterdata, clusters, ui
+from components import auth, clusterdata, clusters, ui
 from components.data import open_workspace
 from core.workspace import Workspace, build_command
 
@@ -107,10 +107,13 @@ def layout(cluster: str | None = None, view: str | None = None, **_query: Any) -
 )
 def _rename(_clicks: int | None, _submit: int | None, name: str | None, ident: dict[str, Any]) -> Any:
     ws = open_workspace()
+    status_id = f"rename-status-{ident['cluster']}"
+    if (refused := auth.refusal("rename clusters")) is not None:
+        return html.Span(refused, className="text-danger", id=status_id)
     if ws is None:
         return html.Span("The workspace is missing.", className="text-danger")
     message, colour = clusters.rename(ws, int(ident["cluster"]), name)
-    return html.Span(message, className=f"text-{colour}", id=f"rename-status-{ident['cluster']}")
+    return html.Span(message, className=f"text-{colour}", id=status_id)
 
 
 @callback(

@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
-from components import clusterdata, explore, ui
+from components import auth, clusterdata, explore, ratelimit, ui
 from components.data import catalog, open_workspace, runs
 from core.workspace import build_command
 
@@ -225,7 +225,13 @@ def _save(_t: int | None, _p: int | None, _n: int | None, ids: list[str], tag: s
     if ws is None:
         return ui.alert("The workspace is missing.", "danger")
     action = {"tray-save-tag": "tag", "tray-add-positive": "positive", "tray-add-negative": "negative"}[ctx.triggered_id]
-    message, colour = explore.save_tray(ws, ids or [], action, tag if action == "tag" else direction)
+    scratch: str | None = None
+    if not auth.is_editor():  # a viewer's tray goes to their own scratch space
+        scratch = auth.scratch_id(create=True)
+        refused = ratelimit.refusal("scratch") if scratch else "Saving needs a session; reload the page."
+        if refused:
+            return ui.alert(refused, "warning", id="tray-alert")
+    message, colour = explore.save_tray(ws, ids or [], action, tag if action == "tag" else direction, scratch)
     return ui.alert(message, colour, id="tray-alert")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, callback, html, no_update
 
-from components import item
+from components import auth, item
 from components.data import open_workspace
 
 dash.register_page(__name__, path_template="/item/<item_id>", name="Item", title="Style Atlas · Item")
@@ -28,6 +28,8 @@ def layout(item_id: str = "", **_query: Any) -> html.Div:
     prevent_initial_call=True,
 )
 def _add_tag(_clicks: int | None, _submit: int | None, tag: str | None, pathname: str) -> tuple[Any, Any, Any]:
+    if (refused := auth.refusal("tag items here (the Explore tray keeps tags of your own)")) is not None:
+        return no_update, refused, no_update
     ws = open_workspace()
     if ws is None:
         return no_update, "The workspace is missing.", no_update

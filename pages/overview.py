@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, html
 
-from components import jobs, overview, ui
+from components import auth, jobs, overview, ui
 from components.data import open_workspace
 from components.settings import workspace_path
 
@@ -49,7 +49,7 @@ def layout(**_query: Any) -> html.Div:
     return html.Div(
         [
             ui.page_header("Catalog overview", "What this collection holds and what has been computed from it."),
-            _build_card(steps) if steps else None,
+            _build_card(steps) if steps and auth.is_editor() else None,
             overview.render(summary),
         ],
         id="page-overview",
@@ -65,6 +65,9 @@ def layout(**_query: Any) -> html.Div:
     prevent_initial_call=True,
 )
 def _build(set_progress: Any, _clicks: int | None) -> Any:
+    if (refused := auth.refusal("start a build")) is not None:
+        return ui.alert(refused, "warning", id="build-refused")
+
     def report(done: int, total: int, label: str) -> None:
         pct = int(100 * done / total) if total else 100
         set_progress((pct, f"{label} {pct}%"))

@@ -9,7 +9,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from components import clusterdata, search, ui
+from components import auth, clusterdata, ratelimit, search, ui
 from components.data import catalog, open_workspace
 from components.settings import max_upload_bytes
 from core.workspace import build_command
@@ -51,14 +51,19 @@ def _query_panel() -> dbc.Card:
 
 def _sliders(dirs: list[dict[str, Any]], problems: list[str]) -> dbc.Card:
     rows: list[Any] = []
+    editor = auth.is_editor()
     for d in dirs:
         auc = d.get("auc")
-        detail = f"{d.get('source')}" + (f" · AUC {auc:.2f}" if isinstance(auc, int | float) else "")
+        detail = ("yours, only you see it" if d["mine"] else f"{d.get('source')}") + (
+            f" · AUC {auc:.2f}" if isinstance(auc, int | float) else "")
+        share = (dbc.Button("Share", id={"type": "dir-promote", "name": d["name"]}, size="sm", color="link",
+                            class_name="p-0 ms-2 small") if d["mine"] and editor else None)
         rows.append(
             html.Div(
                 [
-                    html.Div([html.Span(d["name"], className="fw-semibold"), html.Span(detail, className="small text-muted ms-2")]),
-                    dcc.Slider(id={"type": "dir-slider", "name": d["name"]}, min=search.SLIDER_MIN, max=search.SLIDER_MAX,
+                    html.Div([html.Span(d["name"], className="fw-semibold"), html.Span(detail, className="small text-muted ms-2"),
+                              share]),
+                    dcc.Slider(id={"type": "dir-slider", "name": d["key"]}, min=search.SLIDER_MIN, max=search.SLIDER_MAX,
                                step=0.1, value=0, marks={-2: "−2", -1: "−1", 0: "0", 1: "+1", 2: "+2"},
                                updatemode="mouseup"),
                 ],
@@ -70,7 +75,8 @@ def _sliders(dirs: list[dict[str, Any]], problems: list[str]) -> dbc.Card:
                            className="small text-muted"))
     notes = [dbc.Alert(p, color="warning", class_name="small py-1 mb-1") for p in problems]
     return dbc.Card(
-        [dbc.CardHeader(html.Span("Steer the results", className="fw-semibold")), dbc.CardBody([*rows, *notes])],
+        [dbc.CardHeader(html.Span("Steer the results", className="fw-semibold")),
+         dbc.CardBody([*rows, *notes, html.Div(id="search-promote-message")])],
         class_name="shadow-sm",
         id="search-directions",
     )
@@ -87,7 +93,7 @@ def layout(item: str | None = None, **_query: Any) -> html.Div:
         return html.Div([header, ui.empty_state("No similarity index yet", "Search needs the tuned similarity index.",
                                                 command=build_command("similarity/default", ws.root),
                                                 id="search-missing")], id="page-search")
-    dirs, problems = search.directions(ws)
+    dirs, problems = search.directions(ws, auth.scratch_id())
     initial: dict[str, Any] | None = None
     message: Any = None
     if item:
@@ -133,6 +139,8 @@ def _new_query(contents: str | None, _go: int | None, _submit: int | None, filen
     ws = open_workspace()
     if ws is None:
         return no_update, ui.alert("The workspace is missing.", "danger")
+    if (refused := ratelimit.refusal("query")) is not None:
+        return no_update, ui.alert(refused, "warning", id="search-message-alert")
     try:
         if ctx.triggered_id == "search-upload":
             data = search.decode_upload(contents, max_upload_bytes())
@@ -162,7 +170,7 @@ def _results(q: dict[str, Any] | None, values: list[float | None], ids: list[dic
     t0 = time.perf_counter()
     weights = search.clean_weights([i["name"] for i in ids], values)
     try:
-        results = search.search(ws, q, weights)
+        results = search.search(ws, q, weights, scratch=auth.scratch_id())
     except search.SearchError as exc:
         return ui.alert(str(exc), "danger"), None, no_update
     ms = (time.perf_counter() - t0) * 1000
@@ -191,3 +199,21 @@ def _cluster(q: dict[str, Any] | None) -> Any:
         return None
     text = search.cluster_text(search.query_cluster(ws, q), clusterdata.display_names(ws))
     return html.Span(text, id="search-cluster-text") if text else None
+
+
+@callback(
+    Output("search-promote-message", "children"),
+    Input({"type": "dir-promote", "name": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def _promote(clicks: list[int | None]) -> Any:
+    """An editor shares one of their own directions with every visitor."""
+    if not any(clicks) or not isinstance(ctx.triggered_id, dict):
+        return no_update
+    if (refused := auth.refusal("share directions")) is not None:
+        return ui.alert(refused, "warning", id="promote-alert")
+    ws = open_workspace()
+    if ws is None:
+        return ui.alert("The workspace is missing.", "danger")
+    message, colour = search.promote(ws, auth.scratch_id(), str(ctx.triggered_id["name"]))
+    return ui.alert(message, colour, id="promote-alert")

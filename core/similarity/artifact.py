@@ -101,17 +101,21 @@ class SimilarityArtifact:
                     problems.append(f"{ex.name}: {exc}")
         return out, problems
 
-    def shifted(self, vector: np.ndarray, weights: Mapping[str, float]) -> np.ndarray:
+    def shifted(self, vector: np.ndarray, weights: Mapping[str, float],
+                extra: Mapping[str, Direction] | None = None) -> np.ndarray:
         """(d,) query moved along named directions: ``normalise(q + sum_i w_i d_i)``.
 
-        InvalidInputError names a direction that neither the artifact nor the annotations hold.
+        ``extra``: directions beyond the shared ones (a visitor's own), by name.
+        InvalidInputError names a direction that neither the artifact, the annotations nor
+        ``extra`` hold.
         """
         q = np.asarray(vector, dtype=np.float32)
         if not weights:
             return q
-        known = self.directions
+        known = {**self.directions, **(extra or {})}
         if any(n not in known for n in weights):
-            known, _ = self.all_directions()
+            shared, _ = self.all_directions()
+            known = {**shared, **(extra or {})}
         return shift_vector(q, weights, known)
 
     def search(
@@ -120,6 +124,7 @@ class SimilarityArtifact:
         k: int = 10,
         exclude: Collection[str] = (),
         shift: Mapping[str, float] | None = None,
+        extra: Mapping[str, Direction] | None = None,
     ) -> list[Hit]:
         """The ``k`` items most similar to a query, best first.
 
@@ -129,12 +134,13 @@ class SimilarityArtifact:
         k : number of results.
         exclude : item ids left out of the results (the query item itself).
         shift : ``{direction name: weight}`` applied to the query first, or None.
+        extra : directions beyond the shared ones that ``shift`` may name (a visitor's own).
 
         Returns
         -------
         Up to ``k`` :class:`Hit` (``item_id``, cosine ``score``).
         """
-        q = self.shifted(vector, shift or {})
+        q = self.shifted(vector, shift or {}, extra)
         skip = set(exclude)
         ids, scores = self.index.query(q, k + len(skip))
         hits = [Hit(str(i), float(s)) for i, s in zip(ids.tolist(), scores.tolist(), strict=True) if i not in skip]
