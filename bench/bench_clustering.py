@@ -25,21 +25,24 @@ def bench_reassign(n: int = 70_000, d: int = 256, k: int = 25, repeats: int = 3,
     novelty test."""
     from sklearn.datasets import make_blobs
 
-    from core.clustering import AdaptiveDeepCluster, _class_means, _unit
-    from core.novelty import NoveltyConfig, centroid_distances, novel_mask
+    from core.cluster import ClusterConfig
+    from core.cluster.distances import centroid_distances, unit
+    from core.cluster.novelty import NoveltyConfig, novel_mask
+    from core.cluster.pseudo_labels import class_means, kmeans
 
     X, _ = make_blobs(n, n_features=d, centers=k, cluster_std=4.0, random_state=0)
-    Z = _unit(X.astype(np.float32))
-    model = AdaptiveDeepCluster(k_init=k, k_max=k, equipartition=equipartition)
+    Z = unit(X.astype(np.float32))
+    cfg = ClusterConfig()
+    opts = dict(batch_size=cfg.kmeans_batch_size, max_iter=cfg.kmeans_max_iter, equipartition=equipartition)
     rng = np.random.default_rng(0)
-    prev = model._kmeans(Z, k, None, 0)  # a realistic previous state: converged centroids
+    prev = kmeans(Z, k, None, 0, **opts)  # a realistic previous state: converged centroids
     prev_labels = centroid_distances(Z, prev).nearest
     times = []
     for r in range(repeats):
-        Zr = _unit(Z + rng.normal(0, 0.01, Z.shape).astype(np.float32))  # the head moved a little
+        Zr = unit(Z + rng.normal(0, 0.01, Z.shape).astype(np.float32))  # the head moved a little
         t0 = time.perf_counter()
-        init = _class_means(Zr, prev_labels, k, prev)
-        centroids = model._kmeans(Zr, k, init, r)
+        init = class_means(Zr, prev_labels, k, prev)
+        centroids = kmeans(Zr, k, init, r, **opts)
         dist = centroid_distances(Zr, centroids)
         novel = novel_mask(dist, NoveltyConfig())
         times.append(time.perf_counter() - t0)
@@ -61,7 +64,7 @@ def bench_demo(workspace: Path, k: int | None, backbone: str | None = None) -> N
     from dataclasses import replace
 
     from core.cli_cluster import EVAL_CONFIG, evaluate_workspace
-    from core.cluster_step import ClusterConfig
+    from core.cluster import ClusterConfig
     from core.workspace import Workspace
 
     ws = Workspace.open(workspace)
@@ -174,7 +177,7 @@ def _cluster_child(root: str, n: int, out: str) -> None:
     """Run in a fresh process: `cluster` with the pipeline defaults, measured."""
     import resource
 
-    from core.cluster_step import ClusterConfig, cluster_workspace
+    from core.cluster import ClusterConfig, cluster_workspace
     from core.workspace import Workspace
 
     ws = Workspace.open(root)
@@ -197,7 +200,7 @@ def bench_scale(n: int, folder: Path | None) -> None:
     import shutil
     import tempfile
 
-    from core.cluster_step import ClusterConfig, effective_config
+    from core.cluster import ClusterConfig, effective_config
     from core.metrics import nmi
 
     root = Path(tempfile.mkdtemp(prefix="atlas-scale-", dir=folder))

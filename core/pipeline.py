@@ -65,7 +65,7 @@ def run(ws: Workspace, source: str | os.PathLike[str] | None = None, *, config: 
     summary["embed"] = vars(embed(ws, cfg.backbone, config=cfg.embed, progress=step(f"embed {cfg.backbone}")))
     if cfg.colour_features:
         summary["embed_colour"] = vars(embed(ws, "colour-histogram", progress=step("embed colour-histogram")))
-    from core.cluster_step import ClusterConfig
+    from core.cluster import ClusterConfig
 
     # cluster on the backbone's grid sibling where it has one (lite0 → lite0-2x2), else on it
     cluster_backbone = (*siblings(cfg.backbone), cfg.backbone)[0]
@@ -78,7 +78,7 @@ def run(ws: Workspace, source: str | os.PathLike[str] | None = None, *, config: 
 
 def cluster(ws: Workspace, config: Any = None, run_id: str = "default", *, progress: Progress = None) -> dict[str, Any]:
     """Adaptive DeepCluster on the cached features, as ``clusters/<run_id>``; its final epoch record."""
-    from core.cluster_step import cluster_workspace
+    from core.cluster import cluster_workspace
 
     result = cluster_workspace(ws, config, run_id=run_id, progress=progress)
     return {"run_id": run_id, "k": int(result.k), "epochs": len(result.history)}

@@ -2,10 +2,12 @@
 
 ``ProjectionHead``: (N, D) -> (N, 256) L2-normalised embedding.
 ``ClusterHead``: (N, 256) -> (N, k) logits, resizable when k grows.
+``embed`` and ``head_accuracy`` run them in eval mode on numpy arrays.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -93,3 +95,24 @@ class ClusterHead(nn.Module):
                     )
                 new.weight[keep:] = rows
         self.fc = new
+
+
+@torch.no_grad()
+def embed(projection: ProjectionHead, Xp: np.ndarray, batch: int = 8192) -> np.ndarray:
+    """Preprocessed features (n, D') → head embeddings (n, out_dim) float32, in eval mode."""
+    projection.eval()
+    out = np.empty((len(Xp), projection.out_dim), np.float32)
+    for s in range(0, len(Xp), batch):
+        out[s : s + batch] = projection(torch.from_numpy(np.ascontiguousarray(Xp[s : s + batch]))).numpy()
+    return out
+
+
+@torch.no_grad()
+def head_accuracy(cluster_head: ClusterHead, Z: np.ndarray, pseudo: np.ndarray) -> float | None:
+    """Share of rows of ``Z`` (N, in_dim) whose cluster-head argmax is their pseudo-label (N,);
+    None when ``Z`` is not in the head's input space (the first, feature-space epoch)."""
+    if Z.shape[1] != cluster_head.in_dim:
+        return None
+    cluster_head.eval()
+    pred = cluster_head(torch.from_numpy(np.ascontiguousarray(Z))).argmax(1).numpy()
+    return float((pred == pseudo).mean())

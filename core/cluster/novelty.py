@@ -1,8 +1,10 @@
-"""The two-threshold novelty test and the buffer of novel samples.
+"""The novelty test, the buffer of novel samples, and the guard on growing k from them.
 
 A sample is novel when its distance to the nearest centroid exceeds ``mu + n_sigma * sigma``
 of those distances, or when its confidence ``1 - d_min / d_max`` is below ``min_confidence``.
 Distances are Euclidean between L2-normalised vectors (a monotone function of cosine).
+The same rule marks novel items during a fit and new items assigned to a fitted model: the
+latter use the ``mu`` and ``sigma`` of the fit (:func:`distance_stats`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.cluster.distances import Distances, unit
 from core.errors import InvalidInputError
 
 
@@ -36,53 +39,20 @@ class NoveltyConfig:
             raise InvalidInputError(f"buffer_size must be >= 1, got {self.buffer_size}")
 
 
-@dataclass(frozen=True)
-class Distances:
-    """Per-sample distances to the centroids.
-
-    nearest : (N,) int, index of the nearest centroid
-    d_min : (N,) float, distance to it
-    d_max : (N,) float, distance to the farthest centroid
-    """
-
-    nearest: np.ndarray
-    d_min: np.ndarray
-    d_max: np.ndarray
-
-    @property
-    def confidence(self) -> np.ndarray:
-        """(N,) ``1 - d_min / d_max`` in [0, 1] (1 when d_max is 0)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            conf = 1.0 - np.where(self.d_max > 0, self.d_min / self.d_max, 0.0)
-        return np.clip(conf, 0.0, 1.0)
+def distance_stats(dist: Distances) -> tuple[float, float]:
+    """``(mu, sigma)``: mean and standard deviation of the nearest-centroid distances (N,)."""
+    return float(dist.d_min.mean()), float(dist.d_min.std())
 
 
-def centroid_distances(Z: np.ndarray, centroids: np.ndarray, chunk: int = 65536) -> Distances:
-    """Euclidean distances from rows of ``Z`` (N, d) to ``centroids`` (k, d), in chunks."""
-    Z = np.asarray(Z, dtype=np.float32)
-    C = np.asarray(centroids, dtype=np.float32)
-    c2 = (C * C).sum(1)
-    n = len(Z)
-    nearest = np.empty(n, dtype=np.int64)
-    d_min = np.empty(n, dtype=np.float32)
-    d_max = np.empty(n, dtype=np.float32)
-    for s in range(0, n, chunk):
-        z = Z[s : s + chunk]
-        d2 = (z * z).sum(1)[:, None] - 2.0 * (z @ C.T) + c2[None, :]
-        np.maximum(d2, 0.0, out=d2)
-        idx = d2.argmin(1)
-        nearest[s : s + chunk] = idx
-        d_min[s : s + chunk] = np.sqrt(d2[np.arange(len(z)), idx])
-        d_max[s : s + chunk] = np.sqrt(d2.max(1))
-    return Distances(nearest, d_min, d_max)
-
-
-def novel_mask(dist: Distances, config: NoveltyConfig = NoveltyConfig()) -> np.ndarray:
+def novel_mask(
+    dist: Distances, config: NoveltyConfig = NoveltyConfig(), stats: tuple[float, float] | None = None
+) -> np.ndarray:
     """(N,) bool: which samples fail the two-threshold test.
 
-    ``mu`` and ``sigma`` are the mean and standard deviation of ``dist.d_min`` over all N.
+    ``stats`` is ``(mu, sigma)`` of the reference distances (a fitted model's); None: those of
+    ``dist.d_min`` over all N.
     """
-    mu, sigma = float(dist.d_min.mean()), float(dist.d_min.std())
+    mu, sigma = distance_stats(dist) if stats is None else stats
     far = dist.d_min > mu + config.n_sigma * sigma
     unsure = dist.confidence < config.min_confidence
     return far | unsure
@@ -152,3 +122,18 @@ def seed_from_novel(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     centre = int((d <= radius).sum(1).argmax())
     half = np.argsort(d[centre])[: max(1, len(S) // 2)]
     return S[half].mean(0), rows[half]
+
+
+def growth_seed(Z: np.ndarray, held: np.ndarray, d_min: np.ndarray) -> np.ndarray | None:
+    """The growth guard: a new unit centroid (1, d) from the buffered novel rows ``held`` of
+    ``Z`` (N, d), or None when it would not explain them.
+
+    k grows only when the seed is nearer its novel members than their current centroids are
+    (``d_min`` (N,)): a coherent new group, not stragglers of several clusters.
+    """
+    seed_raw, members = seed_from_novel(Z[held])
+    seed_vec = unit(seed_raw[None, :])
+    d_seed = np.linalg.norm(Z[held[members]] - seed_vec, axis=1).mean()
+    if d_seed >= d_min[held[members]].mean():
+        return None
+    return seed_vec

@@ -22,7 +22,7 @@ def cluster_backbones(ws: Workspace, cluster_run: str | None = None) -> tuple[st
 
 def _clustering_backbone(ws: Workspace, run: str) -> str | None:
     """The backbone whose features the clustering ``run`` was made on."""
-    from core.cluster_step import artifact_name
+    from core.cluster import artifact_name
 
     backbone = (ws.record(artifact_name(run)) or {}).get("config", {}).get("backbone")
     return str(backbone) if backbone else None
@@ -45,7 +45,7 @@ def cluster_of_features(ws: Workspace, features: dict[str, np.ndarray], data: by
     outlier, None) or (None, why not). ``features`` maps backbone names to the image's (D,)
     features (as :func:`embed_query` gives them); when the clustering's backbone is not among
     them, ``data`` is embedded anew."""
-    from core.cluster_step import assign_features, assign_image
+    from core.cluster import assign_features, assign_image
     from core.images import decode_image
 
     run, why = cluster_run_of(ws, cluster_run)
@@ -63,7 +63,7 @@ def cluster_of_features(ws: Workspace, features: dict[str, np.ndarray], data: by
 def cluster_of_item(ws: Workspace, item_id: str, cluster_run: str | None = None,
                     ) -> tuple[dict[str, Any] | None, str | None]:
     """A catalog item's stored cluster: (assignment dict, None) or (None, why not)."""
-    from core.cluster_step import load_clustering
+    from core.cluster import load_clustering
 
     run, why = cluster_run_of(ws, cluster_run)
     if run is None:

@@ -40,7 +40,7 @@ class QueryResult:
         (``score`` = cosine similarity of the shifted query and the item).
     query : what was asked: ``{"kind": "path"|"bytes"|"url"|"item", ...}``.
     shift : the direction weights applied.
-    cluster : the query's cluster from ``core.cluster_step.assign_image``: ``{"run_id",
+    cluster : the query's cluster from ``core.cluster.assign_image``: ``{"run_id",
         "cluster", "name", "confidence", "similarity", "outlier"}`` (``name`` is ``"outlier"``
         and ``cluster`` None for an outlier), or None where no clustering exists
         (``cluster_note`` says why).

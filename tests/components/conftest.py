@@ -73,7 +73,7 @@ def tiny_sim_ws(tiny_ws: Workspace) -> Workspace:
 @pytest.fixture()
 def tiny_clustered_ws(tiny_sim_ws: Workspace) -> Workspace:
     """``tiny_sim_ws`` with a small real clustering (k=2) from the clustering step."""
-    from core.cluster_step import ClusterConfig, cluster_workspace
+    from core.cluster import ClusterConfig, cluster_workspace
 
     cfg = ClusterConfig(backbone="efficientnet-lite0", init_umap=None, k_init=2, k_max=3, n_epochs=3, min_epochs=1, batch_size=4, hidden_dim=8, out_dim=4,
                         n_representatives=2, baseline=False, pca_dim=None, whiten=False, novelty_buffer=80)

@@ -9,7 +9,7 @@ from PIL import Image
 from core import cli_cluster
 from core.errors import InvalidInputError, MissingArtifactError
 from core.fashion_mnist import DEFAULT_DIR as FMNIST_DIR
-from tests.core.test_cluster_step import blob_workspace
+from tests.core.cluster.test_step import blob_workspace
 
 FAST = ["--k-init", "3", "--k-max", "4", "--epochs", "2", "--lr", "1e-3", "--init-umap", "0", "--quiet"]
 

@@ -1,7 +1,7 @@
 import numpy as np
 
-from core.clustering import AdaptiveDeepCluster
-from core.equipartition import balanced_centroids, sinkhorn
+from core.cluster import AdaptiveDeepCluster
+from core.cluster.equipartition import balanced_centroids, sinkhorn
 
 
 def _unit(X):
@@ -51,7 +51,8 @@ def test_deepcluster_with_equipartition_keeps_equal_groups_and_its_checkpoint_sa
     from core.metrics import hungarian_accuracy
 
     model = AdaptiveDeepCluster(k_init=4, k_max=4, n_epochs=4, min_epochs=4, hidden_dim=32, out_dim=16,
-                                equipartition=True, random_state=0).fit(X.astype(np.float32))
+                                equipartition=True, random_state=0,
+                                lr=1e-4, neighbor_weight=0.0, init_umap=None).fit(X.astype(np.float32))
     assert hungarian_accuracy(y, model.labels_) >= 0.97
     assert np.bincount(model.labels_, minlength=4).min() >= 130
     model.save_checkpoint(tmp_path / "heads.pt")

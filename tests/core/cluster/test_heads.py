@@ -1,8 +1,8 @@
 import pytest
 import torch
 
+from core.cluster.heads import ClusterHead, ProjectionHead
 from core.errors import InvalidInputError
-from core.heads import ClusterHead, ProjectionHead
 
 
 def test_projection_head_shape_and_unit_norm():

@@ -1,6 +1,6 @@
 import numpy as np
 
-from core.cluster_naming import majority_label, name_clusters, representatives, top_imagenet
+from core.cluster.naming import majority_label, name_clusters, representatives, top_imagenet
 
 
 def test_majority_label_ignores_missing():

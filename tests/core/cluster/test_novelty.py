@@ -1,15 +1,15 @@
 import numpy as np
 import pytest
 
-from core.errors import InvalidInputError
-from core.novelty import (
-    Distances,
+from core.cluster.distances import Distances, centroid_distances
+from core.cluster.novelty import (
     NoveltyBuffer,
     NoveltyConfig,
-    centroid_distances,
+    growth_seed,
     novel_mask,
     seed_from_novel,
 )
+from core.errors import InvalidInputError
 
 
 def test_centroid_distances_against_brute_force():
@@ -71,3 +71,24 @@ def test_seed_ignores_stragglers():
 def test_bad_thresholds_rejected(kwargs):
     with pytest.raises(InvalidInputError):
         NoveltyConfig(**kwargs)
+
+
+def test_novel_mask_with_a_fitted_models_stats_uses_those_thresholds():
+    """New items are judged against the fit's mu / sigma, not their own: one item at distance
+    0.5 is novel against a fit of mu 0.1, sigma 0.1, and not when judged against itself."""
+    d = Distances(np.zeros(1, int), np.array([0.5]), np.array([5.0]))
+    assert novel_mask(d, NoveltyConfig(), stats=(0.1, 0.1)).tolist() == [True]
+    assert novel_mask(d, NoveltyConfig()).tolist() == [False]
+
+
+def test_growth_guard_accepts_a_coherent_group_and_rejects_stragglers():
+    rng = np.random.default_rng(0)
+    group = np.array([0.0, 1.0]) + rng.normal(0, 0.01, size=(20, 2))
+    Z = group / np.linalg.norm(group, axis=1, keepdims=True)
+    held = np.arange(20)
+    far = np.full(20, 1.0)  # their current centroids are far away: a new cluster explains them
+    seed = growth_seed(Z, held, far)
+    assert seed is not None and seed.shape == (1, 2)
+    assert np.isclose(np.linalg.norm(seed), 1.0, atol=1e-5) and seed[0, 1] > 0.99
+    near = np.zeros(20)  # already on their centroids: the seed cannot do better
+    assert growth_seed(Z, held, near) is None

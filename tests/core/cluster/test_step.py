@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
 
-from core.cluster_step import (
+from core.cluster import (
     HISTORY_COLUMNS,
     ClusterConfig,
     assign_image,
@@ -155,7 +155,7 @@ def test_assign_image_on_the_real_demo_subset(small_workspace, tmp_path):
 
 
 def test_large_inputs_switch_pca_on_and_small_ones_keep_every_dimension():
-    from core.cluster_step import AUTO_PCA_DIM, effective_config
+    from core.cluster import AUTO_PCA_DIM, effective_config
 
     cfg = ClusterConfig()
     small = effective_config(cfg, n_items=1_800, n_views=2, dim=5120)  # the demo: 110 MB
@@ -169,7 +169,7 @@ def test_large_inputs_switch_pca_on_and_small_ones_keep_every_dimension():
 def test_baseline_of_a_large_catalog_is_fitted_on_a_sample_and_assigns_every_item(tmp_path, monkeypatch):
     """Above BASELINE_FIT_ITEMS the k-means baseline is fitted on a sample (memory-mapped
     features are never copied whole) and still labels every item: the blobs are recovered."""
-    import core.cluster_step as step
+    import core.cluster.baseline as step
     from core.embedding import load_features
 
     ws, y, _ = blob_workspace(tmp_path / "ws", with_labels=True)
@@ -177,8 +177,8 @@ def test_baseline_of_a_large_catalog_is_fitted_on_a_sample_and_assigns_every_ite
     assert isinstance(fs.features, np.memmap)
     labels = np.array(["Pants", "Dress", "Shoes"], dtype=object)[y]
     monkeypatch.setattr(step, "BASELINE_FIT_ITEMS", 60)
-    sampled = step._baseline(fs.features, 3, labels, seed=0)
+    sampled = step.plain_kmeans(fs.features, 3, labels, seed=0)
     assert sampled["fitted_on"] == 60 and sampled["nmi"] > 0.95
     monkeypatch.setattr(step, "BASELINE_FIT_ITEMS", 10_000)
-    whole = step._baseline(fs.features, 3, labels, seed=0)
+    whole = step.plain_kmeans(fs.features, 3, labels, seed=0)
     assert "fitted_on" not in whole and whole["nmi"] > 0.95

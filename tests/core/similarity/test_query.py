@@ -286,7 +286,7 @@ def test_lite0_end_to_end_query_by_image(small_workspace: Workspace, tmp_path: P
     assert set(res.timings_ms) >= {"embed", "search"}
     # its cluster comes from the 2×2-grid features of the same forward pass, and matches the
     # stored assignment of the item itself
-    from core.cluster_step import load_clustering
+    from core.cluster import load_clustering
     from core.similarity.placement import cluster_backbones
 
     assert cluster_backbones(ws) == ("efficientnet-lite0-2x2",)
@@ -298,7 +298,7 @@ def test_lite0_end_to_end_query_by_image(small_workspace: Workspace, tmp_path: P
 
 
 def test_query_reports_its_cluster_where_a_clustering_exists(trained: tuple[Workspace, dict], tmp_path: Path) -> None:
-    from core.cluster_step import ClusterConfig, cluster_workspace
+    from core.cluster import ClusterConfig, cluster_workspace
 
     ws, _ = trained
     item = ws.items()["item_id"].iloc[5]
