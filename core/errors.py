@@ -43,3 +43,7 @@ class ConfigurationError(StyleAtlasError):
 
 class StorageError(StyleAtlasError):
     """The annotations database cannot be used right now (locked, full or damaged)."""
+
+
+class BusyError(StyleAtlasError):
+    """The server is doing as much of this kind of work at once as it allows; try again shortly."""
