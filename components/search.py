@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from components.data import catalog, is_item_id
-from core.errors import InvalidImageError, InvalidInputError, StyleAtlasError
+from core.errors import BusyError, InvalidImageError, InvalidInputError, StyleAtlasError
 from core.workspace import Workspace, build_command
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 DEFAULT_K = 24
 SLIDER_MIN, SLIDER_MAX = -2.0, 2.0
@@ -65,21 +68,33 @@ def _cluster_of_item(ws: Workspace, item_id: str) -> dict[str, Any] | None:
 
 
 def query_from_bytes(ws: Workspace, data: bytes, name: str = "upload") -> dict[str, Any]:
-    """A query from image bytes (an upload or a download): its vector and a description."""
+    """A query from image bytes (an upload or a download): its vector and a description.
+
+    The pixel count is checked from the header against the web-query cap before anything is
+    decoded; the image is decoded once (embedding, cluster and preview share it), holding one of
+    the process's query slots (``core.limits``).
+    """
+    from core.images import decode_image
+    from core.limits import QUERY_LIMITS, query_slot
     from core.similarity import placement, query
 
     art, embedder = _similarity(ws)
     try:
-        frozen, vector = query.embed_query(data, embedder, art.backbone, also=placement.cluster_backbones(ws))
+        with query_slot():
+            image = decode_image(data, max_pixels=QUERY_LIMITS.max_pixels)
+            frozen, vector = query.embed_query(image, embedder, art.backbone, also=placement.cluster_backbones(ws))
+            cluster = placement.cluster_of_features(ws, frozen, image)[0]
     except InvalidImageError as exc:
         raise SearchError(f"That file is not an image we can read: {exc}") from None
+    except BusyError as exc:
+        raise SearchError(f"Try again in a moment: {exc}.") from None
     return {
         "kind": "bytes",
         "title": name,
         "item_id": None,
-        "preview": preview_data_uri(data),
+        "preview": preview_data_uri(image),
         "vector": np.asarray(vector, dtype=np.float32).round(6).tolist(),
-        "cluster": placement.cluster_of_features(ws, frozen, data)[0],
+        "cluster": cluster,
     }
 
 
@@ -118,14 +133,19 @@ def query_from_item(ws: Workspace, item_id: str | None) -> dict[str, Any]:
     }
 
 
-def preview_data_uri(data: bytes, size: int = 240) -> str:
-    """A small JPEG preview of image bytes as a data URI (shown in the page, never stored)."""
+def preview_data_uri(data: bytes | Image.Image, size: int = 240) -> str:
+    """A small JPEG preview of a decoded image (or image bytes) as a data URI (shown in the page,
+    never stored)."""
     import io
 
-    from core.images import decode_image
+    from PIL import ImageOps
 
-    image = decode_image(data)
-    image.thumbnail((size, size))
+    from core.images import decode_image
+    from core.limits import QUERY_LIMITS
+
+    image = decode_image(data, max_pixels=QUERY_LIMITS.max_pixels) if isinstance(data, bytes) else data
+    if max(image.size) > size:
+        image = ImageOps.contain(image, (size, size))  # a new small image; the given one is left as it is
     buf = io.BytesIO()
     image.convert("RGB").save(buf, format="JPEG", quality=80)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

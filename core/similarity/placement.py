@@ -3,12 +3,15 @@ cluster of a query image (assigned from its features) or of a catalog item (stor
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from core.errors import StyleAtlasError
 from core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = ["cluster_backbones", "cluster_of_features", "cluster_of_item", "cluster_run_of"]
 
@@ -39,12 +42,12 @@ def cluster_run_of(ws: Workspace, cluster_run: str | None = None) -> tuple[str |
     return run, None
 
 
-def cluster_of_features(ws: Workspace, features: dict[str, np.ndarray], data: bytes,
+def cluster_of_features(ws: Workspace, features: dict[str, np.ndarray], data: bytes | Image.Image,
                         cluster_run: str | None = None) -> tuple[dict[str, Any] | None, str | None]:
     """The cluster of a query image: (assignment dict, with ``"name": "outlier"`` for an
     outlier, None) or (None, why not). ``features`` maps backbone names to the image's (D,)
     features (as :func:`embed_query` gives them); when the clustering's backbone is not among
-    them, ``data`` is embedded anew."""
+    them, ``data`` (the decoded image, or its bytes) is embedded anew."""
     from core.cluster import assign_features, assign_image
     from core.images import decode_image
 
@@ -55,7 +58,8 @@ def cluster_of_features(ws: Workspace, features: dict[str, np.ndarray], data: by
         backbone = _clustering_backbone(ws, run)
         if backbone in features:
             return assign_features(ws, features[backbone], run)[0].to_dict(), None
-        return assign_image(ws, decode_image(data), run).to_dict(), None
+        image = decode_image(data) if isinstance(data, bytes) else data
+        return assign_image(ws, image, run).to_dict(), None
     except StyleAtlasError as exc:
         return None, str(exc)
 

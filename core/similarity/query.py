@@ -12,17 +12,22 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from core.errors import InvalidInputError, StyleAtlasError
 from core.fetch import FetchPolicy, fetch_image
+from core.images import decode_image
+from core.limits import query_slot
 from core.similarity.artifact import item_labels, loaded
 from core.similarity.directions import Direction, from_examples
 from core.similarity.estimator import TripletEmbedder
 from core.similarity.placement import cluster_backbones, cluster_of_features, cluster_of_item
 from core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = ["MAX_K", "QueryResult", "build_direction", "embed_query", "embed_query_bytes", "list_directions",
            "parse_shift", "similar", "warm_up"]
@@ -123,11 +128,11 @@ def warm_up(ws: Workspace, run_id: str = "default") -> None:
     cluster_of_features(ws, frozen, buf.getvalue())
 
 
-def embed_query(data: bytes, embedder: TripletEmbedder, backbone: str, threads: int = 1,
+def embed_query(data: bytes | Image.Image, embedder: TripletEmbedder, backbone: str, threads: int = 1,
                 also: tuple[str, ...] = ()) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Decode image bytes and embed them: frozen features by backbone name ({backbone: (D,)},
-    plus sibling backbones in ``also`` that share the forward pass) and the tuned unit vector
-    (out_dim,).
+    """Embed a decoded image (or decode image bytes first, under the ingestion pixel cap): frozen
+    features by backbone name ({backbone: (D,)}, plus sibling backbones in ``also`` that share
+    the forward pass) and the tuned unit vector (out_dim,).
 
     ``threads``: torch intra-op threads for this one image (restored afterwards; 0 keeps torch's
     setting). One thread is much faster on a busy machine: a single 224 px forward pass gains
@@ -136,9 +141,8 @@ def embed_query(data: bytes, embedder: TripletEmbedder, backbone: str, threads: 
     import torch
 
     from core.embedding import embed_pil
-    from core.images import decode_image
 
-    image = decode_image(data)
+    image = decode_image(data) if isinstance(data, bytes) else data
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
@@ -219,8 +223,10 @@ def similar(
         data_b, query = _read_image(path, data, url, fetch_policy)
         timings["fetch_read"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        frozen, q = embed_query(data_b, embedder, art.backbone, threads,
-                                also=cluster_backbones(ws, cluster_run) if with_cluster else ())
+        with query_slot():
+            image = decode_image(data_b)  # once: the embedding and the cluster share it
+            frozen, q = embed_query(image, embedder, art.backbone, threads,
+                                    also=cluster_backbones(ws, cluster_run) if with_cluster else ())
     timings["embed"] = (time.perf_counter() - t0) * 1000
     t0 = time.perf_counter()
     hits = art.search(q, k, exclude=() if item_id is None else (item_id,), shift=weights)
@@ -235,6 +241,6 @@ def similar(
         if item_id is not None:
             cluster, note = cluster_of_item(ws, item_id, cluster_run)
         else:
-            cluster, note = cluster_of_features(ws, frozen, data_b, cluster_run)
+            cluster, note = cluster_of_features(ws, frozen, image, cluster_run)
         timings["cluster"] = (time.perf_counter() - t0) * 1000
     return QueryResult(results, query, weights, cluster, note, {k_: round(v, 2) for k_, v in timings.items()})

@@ -79,3 +79,22 @@ def tiny_clustered_ws(tiny_sim_ws: Workspace) -> Workspace:
                         n_representatives=2, baseline=False, pca_dim=None, whiten=False, novelty_buffer=80)
     cluster_workspace(tiny_sim_ws, cfg)
     return tiny_sim_ws
+
+
+@pytest.fixture(scope="module")
+def hist_sim_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """Twelve demo photos with colour-histogram features and a small real similarity artifact:
+    image queries (upload, URL) run end to end in a second or two."""
+    from core.embedding import EmbedConfig, embed_workspace
+    from core.similarity import SimilarityConfig, train_similarity
+    from tests.conftest import write_subset_csv
+
+    tmp = tmp_path_factory.mktemp("hist")
+    ws = Workspace(tmp / "ws")
+    pipeline.ingest(ws, write_subset_csv(tmp / "catalog.csv", per_class=4, unlabelled=0,
+                                         classes={"Dress", "Shoes", "Hat"}))
+    embed_workspace(ws, EmbedConfig(backbone="colour-histogram", n_views=2, workers=0))
+    train_similarity(ws, SimilarityConfig(backbone="colour-histogram", out_dim=8, hidden_dim=16, epochs=2,
+                                          batch_size=8, validation_fraction=0.0, shipped_directions=None,
+                                          n_trees=2, search_k=20))
+    return ws

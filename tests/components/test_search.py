@@ -141,3 +141,69 @@ def test_query_cluster_of_an_item_and_of_nothing(tiny_clustered_ws: Workspace) -
 def test_url_query_refuses_bad_addresses(tiny_sim_ws: Workspace, url: str, message: str) -> None:
     with pytest.raises(search.SearchError, match=message):
         search.query_from_url(tiny_sim_ws, url)
+
+
+_BOMB_SCRIPT = """
+import resource, sys
+from components import search
+from core.workspace import Workspace
+ws = Workspace(sys.argv[1], create=False)
+small = open(sys.argv[2], "rb").read()
+search.query_from_bytes(ws, small)  # loads what a query needs: the baseline
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    search.query_from_bytes(ws, open(sys.argv[3], "rb").read())
+    print("accepted")
+except search.SearchError as exc:
+    print("SearchError: " + str(exc))
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+"""
+
+
+def test_pixel_bomb_upload_is_refused_before_decoding(hist_sim_ws: Workspace, tmp_path) -> None:
+    """A 165 KiB PNG of 6300 x 6300 pixels (under the old 40 Mpx cap): refused with a clear error,
+    and the process's peak memory grows by under 50 MB (a fresh process, warmed by one query)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import png_bomb
+
+    bomb, small = tmp_path / "bomb.png", tmp_path / "small.png"
+    bomb.write_bytes(png_bomb())
+    small.write_bytes(hist_sim_ws.image_path(hist_sim_ws.items()["item_id"].iloc[0]).read_bytes())
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", _BOMB_SCRIPT, str(hist_sim_ws.root), str(small), str(bomb)],
+                         cwd=repo, capture_output=True, text=True, timeout=300, check=True).stdout.splitlines()
+    assert int(out[-1]) < 50 * 2**20, f"peak RSS grew by {int(out[-1]) / 2**20:.0f} MiB ({out[-2]})"
+    assert out[-2].startswith("SearchError: ") and "too many pixels" in out[-2] and "12,000,000" in out[-2]
+
+
+def test_an_upload_is_decoded_once(hist_sim_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Embedding, preview and cluster share one decode (counted, not replaced, at PIL.Image.open)."""
+    data = hist_sim_ws.image_path(hist_sim_ws.items()["item_id"].iloc[3]).read_bytes()
+    search.query_from_bytes(hist_sim_ws, data)  # first query loads the artifact
+    opened: list[object] = []
+    real_open = Image.open
+    monkeypatch.setattr(Image, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
+    q = search.query_from_bytes(hist_sim_ws, data)
+    assert q["preview"].startswith("data:image/jpeg;base64,") and len(q["vector"]) == 8
+    assert len(opened) == 1
+
+
+def test_queries_wait_for_a_free_slot_then_say_the_server_is_busy(hist_sim_ws: Workspace,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every decode/embed slot of the process taken, a query waits its limit, then is refused."""
+    import contextlib
+    import dataclasses
+
+    from core import limits
+
+    monkeypatch.setattr(limits, "QUERY_LIMITS", dataclasses.replace(limits.QUERY_LIMITS, wait_s=0.2))
+    data = hist_sim_ws.image_path(hist_sim_ws.items()["item_id"].iloc[3]).read_bytes()
+    with contextlib.ExitStack() as stack:
+        for _ in range(limits.QUERY_LIMITS.max_concurrent):
+            stack.enter_context(limits.query_slot())
+        with pytest.raises(search.SearchError, match="busy"):
+            search.query_from_bytes(hist_sim_ws, data)
+    assert len(search.query_from_bytes(hist_sim_ws, data)["vector"]) == 8  # slots given back

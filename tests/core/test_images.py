@@ -158,3 +158,18 @@ def test_thumbnails_and_normalised_copies_are_written(tmp_path):
     assert max(Image.open(ws.thumb_path(item)).size) == IngestConfig().thumb_size
     row = ws.items().iloc[0]
     assert (row["width"], row["height"]) == (2000, 1000) and row["dominant_colour"].startswith("#")
+
+
+def test_pixel_count_is_checked_from_the_header_before_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 6300 x 6300 PNG (165 KiB) over the web-query cap is refused before any pixel is decoded."""
+    from core.limits import QUERY_LIMITS
+    from tests.conftest import png_bomb
+
+    bomb = png_bomb()
+    assert len(bomb) < 200 * 1024 and 6300 * 6300 > QUERY_LIMITS.max_pixels
+    loads: list[tuple[int, int]] = []
+    real_load = Image.Image.load
+    monkeypatch.setattr(Image.Image, "load", lambda self: loads.append(self.size) or real_load(self))
+    with pytest.raises(InvalidImageError, match=r"too many pixels \(6300×6300 = 39,690,000 > cap 12,000,000\)"):
+        decode_image(bomb, max_pixels=QUERY_LIMITS.max_pixels)
+    assert (6300, 6300) not in loads
