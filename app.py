@@ -6,7 +6,8 @@ Run ``python app.py`` (serves on 127.0.0.1:8050; ``HOST``/``PORT`` change that) 
 - ``STYLE_ATLAS_WORKSPACE``: the workspace folder (default ``workspaces/demo`` in the repo);
 - ``PORT``, ``HOST``: where ``python app.py`` listens;
 - ``REDIS_URL``: run background jobs with Celery on Redis instead of a local disk cache;
-- ``STYLE_ATLAS_MAX_UPLOAD_MB``: the upload size cap (default 10);
+- ``STYLE_ATLAS_MAX_UPLOAD_MB``: the upload size cap (default 10); request bodies are capped
+  from it (``components.settings.max_request_bytes``);
 - ``STYLE_ATLAS_EDITORS`` and ``SECRET_KEY``: hosted mode, where visitors are viewers and editors
   sign in (``components.auth``; the README's hosting section); ``DASH_DEBUG=1``: debug mode, local only.
 
@@ -29,7 +30,7 @@ from components import build_banner
 from components.account import widget as account_widget
 from components.hosting import alert_slot, callback_error, init_hosting
 from components.images import register_image_route
-from components.settings import REPO, debug_enabled, host, port
+from components.settings import REPO, debug_enabled, host, max_request_bytes, port
 from components.ui import navbar
 from core.errors import ConfigurationError
 
@@ -76,6 +77,7 @@ def create_app() -> Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
         on_error=callback_error,
     )
+    application.server.config["MAX_CONTENT_LENGTH"] = max_request_bytes()  # 413 before parsing
     init_hosting(application.server)
     register_image_route(application.server)
     application.layout = _layout

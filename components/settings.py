@@ -8,6 +8,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORKSPACE = REPO / "workspaces" / "demo"
 DEFAULT_MAX_UPLOAD_MB = 10.0
+REQUEST_OVERHEAD_BYTES = 2**20  # a callback's JSON around the largest upload
 
 
 def workspace_path() -> Path:
@@ -23,6 +24,13 @@ def max_upload_bytes() -> int:
     except ValueError:
         mb = DEFAULT_MAX_UPLOAD_MB
     return int(max(mb, 0.1) * 1024 * 1024)
+
+
+def max_request_bytes() -> int:
+    """Largest request body the server reads (Flask's ``MAX_CONTENT_LENGTH``; larger ones answer
+    413 before they are parsed): an upload at the cap, base64-encoded in a callback's JSON, plus
+    room for the rest of the callback."""
+    return max_upload_bytes() * 4 // 3 + REQUEST_OVERHEAD_BYTES
 
 
 def host() -> str:

@@ -44,3 +44,22 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) ->
     assert settings.max_upload_bytes() == 2 * 1024 * 1024
     monkeypatch.delenv("STYLE_ATLAS_WORKSPACE")
     assert settings.workspace_path() == settings.DEFAULT_WORKSPACE
+
+
+def test_a_body_over_the_upload_cap_is_refused_before_it_is_parsed() -> None:
+    """A 25 MiB callback body (the upload cap is 10 MB) answers 413 from Flask; a body that an
+    upload at the cap makes (base64 + JSON) still gets through to Dash."""
+    import json
+
+    import app as app_module
+    from components.settings import max_request_bytes, max_upload_bytes
+
+    client = app_module.server.test_client()
+    huge = b'{"output": "x", "inputs": [], "blob": "' + b"A" * (25 * 2**20) + b'"}'
+    answer = client.post("/_dash-update-component", data=huge, content_type="application/json")
+    assert answer.status_code == 413
+    assert app_module.server.config["MAX_CONTENT_LENGTH"] == max_request_bytes()
+    at_cap = json.dumps({"output": "x", "inputs": [], "blob": "A" * (max_upload_bytes() * 4 // 3)})
+    assert len(at_cap) < max_request_bytes()
+    answer = client.post("/_dash-update-component", data=at_cap, content_type="application/json")
+    assert answer.status_code != 413
