@@ -17,20 +17,21 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core import sqlite_store
+from core import direction_store, sqlite_store
+from core.direction_store import MAX_DIRECTIONS, MAX_EXAMPLES_PER_SIDE, DirectionExamples, with_examples
 from core.errors import InvalidInputError
 
-__all__ = ["Annotations", "DirectionExamples", "match_by_overlap", "with_examples"]
+__all__ = ["Annotations", "DirectionExamples", "MAX_DIRECTIONS", "MAX_EXAMPLES_PER_SIDE", "match_by_overlap",
+           "with_examples"]
 
 MAX_TAG_LEN = 64
 MAX_NAME_LEN = 80
 DEFAULT_MIN_OVERLAP = 0.3
 
-_SCHEMA = """
+_SCHEMA = direction_store.SCHEMA + """
 CREATE TABLE IF NOT EXISTS tags (
     item_id TEXT NOT NULL,
     tag     TEXT NOT NULL,
@@ -46,39 +47,7 @@ CREATE TABLE IF NOT EXISTS cluster_names (
     updated TEXT NOT NULL,
     PRIMARY KEY (run_id, key)
 );
-CREATE TABLE IF NOT EXISTS direction_examples (
-    name     TEXT PRIMARY KEY,
-    positive TEXT NOT NULL,  -- JSON list of item ids
-    negative TEXT NOT NULL,  -- JSON list of item ids
-    source   TEXT NOT NULL,
-    created  TEXT NOT NULL,
-    updated  TEXT NOT NULL
-);
 """
-
-
-@dataclass(frozen=True)
-class DirectionExamples:
-    """A named pair of example sets from which a direction is built.
-
-    Attributes
-    ----------
-    name : str
-        Direction name, e.g. ``"stripes"``.
-    positive_ids, negative_ids : tuple of str
-        Item ids that show / do not show the attribute.
-    source : str
-        Where the sets came from (e.g. ``"dashboard"``, ``"data/demo/directions.json"``).
-    created, updated : str
-        ISO-8601 UTC timestamps.
-    """
-
-    name: str
-    positive_ids: tuple[str, ...]
-    negative_ids: tuple[str, ...]
-    source: str
-    created: str
-    updated: str
 
 
 def _now() -> str:
@@ -108,20 +77,6 @@ def _clean_ids(ids: Iterable[str], what: str) -> list[str]:
             seen.add(i)
             out.append(i)
     return out
-
-
-def with_examples(
-    current: DirectionExamples | None, item_ids: Sequence[str], positive: bool
-) -> tuple[list[str], list[str]]:
-    """The ``(positive, negative)`` id lists of ``current`` with ``item_ids`` added to one side
-    and removed from the other (both empty when ``current`` is None)."""
-    pos = list(current.positive_ids) if current else []
-    neg = list(current.negative_ids) if current else []
-    add, other = (pos, neg) if positive else (neg, pos)
-    add.extend(i for i in item_ids if i not in add)
-    added = set(item_ids)
-    other[:] = [i for i in other if i not in added]
-    return pos, neg
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -330,52 +285,45 @@ class Annotations:
     ) -> DirectionExamples:
         """Save (or replace) the example sets of a named direction.
 
-        Counts are not checked here (the direction builder enforces its minimum), but a set
-        may not be empty and an item may not be on both sides.
+        Counts are not checked against the builder's minimum here, but a set may not be empty,
+        an item may not be on both sides, a side holds at most ``MAX_EXAMPLES_PER_SIDE`` ids and
+        a file at most ``MAX_DIRECTIONS`` directions.
         """
         name = _clean_text(name, "direction name", MAX_NAME_LEN)
         pos = _clean_ids(positive_ids, "positive_ids")
         neg = _clean_ids(negative_ids, "negative_ids")
-        both = set(pos) & set(neg)
-        if both:
-            raise InvalidInputError(f"{len(both)} item(s) are both positive and negative examples of {name!r}")
         source = _clean_text(source, "source", 200)
-        now = _now()
+        direction_store.check_sides(name, pos, neg)
         with self._transaction() as con:
-            row = con.execute("SELECT created FROM direction_examples WHERE name = ?", (name,)).fetchone()
-            created = row[0] if row else now
-            con.execute(
-                "INSERT INTO direction_examples(name, positive, negative, source, created, updated) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET positive = excluded.positive, "
-                "negative = excluded.negative, source = excluded.source, updated = excluded.updated",
-                (name, json.dumps(pos), json.dumps(neg), source, created, now),
-            )
-        return DirectionExamples(name, tuple(pos), tuple(neg), source, created, now)
+            return direction_store.write(con, name, pos, neg, source)
 
     def add_direction_examples(
         self, name: str, item_ids: Sequence[str], positive: bool, source: str = "dashboard"
     ) -> DirectionExamples:
         """Add items to one side of a direction's examples (created if new).
 
-        Items added to one side are removed from the other.
+        Items added to one side are removed from the other. The current sets are read in the
+        writing transaction, so concurrent adds all land.
         """
         name = _clean_text(name, "direction name", MAX_NAME_LEN)
         ids = _clean_ids(item_ids, "item_ids")
+        source = _clean_text(source, "source", 200)
         if not ids:
             raise InvalidInputError("select at least one item")
-        current = {d.name: d for d in self.direction_examples()}.get(name)
-        pos, neg = with_examples(current, ids, positive)
-        return self.save_direction_examples(name, pos, neg, source)
+        direction_store.check_sides(name, ids if positive else [], [] if positive else ids)
+        with self._transaction() as con:
+            return direction_store.add(con, name, ids, positive, source)
+
+    def directions_version(self) -> tuple[str, int]:
+        """``(generation of this file, version of its direction example sets)``: changes with every
+        write of a direction, in the same transaction (a cache key for directions built from them)."""
+        with self._connect() as con:
+            return direction_store.version(con)
 
     def direction_examples(self) -> list[DirectionExamples]:
         """Every saved example set, by name."""
         with self._connect() as con:
-            rows = con.execute(
-                "SELECT name, positive, negative, source, created, updated FROM direction_examples ORDER BY name"
-            ).fetchall()
-        return [
-            DirectionExamples(n, tuple(json.loads(p)), tuple(json.loads(g)), s, c, u) for n, p, g, s, c, u in rows
-        ]
+            return direction_store.read_all(con)
 
     def delete_direction(self, name: str) -> bool:
         """Delete a direction's example sets; returns whether it existed."""

@@ -162,3 +162,71 @@ def test_concurrent_writers(tmp_path: Path) -> None:
         t.join()
     assert errors == []
     assert len(Annotations(path).items_with_tag("t")) == 80
+
+
+def test_concurrent_direction_adds_lose_nothing(tmp_path: Path) -> None:
+    """Two writers x 25 adds to one direction keep all 50 (the read is inside the transaction)."""
+    path = tmp_path / "annotations.sqlite"
+    Annotations(path).save_direction_examples("stripes", ids("c", 1), ids("d", 1))
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def work(prefix: str) -> None:
+        try:
+            repo = Annotations(path)
+            start.wait()
+            for item in ids(prefix, 25):
+                repo.add_direction_examples("stripes", [item], positive=True)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    [d] = Annotations(path).direction_examples()
+    assert len(d.positive_ids) == 51 and set(ids("a", 25)) | set(ids("b", 25)) <= set(d.positive_ids)
+
+
+def test_examples_per_direction_are_capped_before_writing(ann: Annotations) -> None:
+    from core.annotations import MAX_EXAMPLES_PER_SIDE
+
+    ann.save_direction_examples("big", ids("a", MAX_EXAMPLES_PER_SIDE), ids("b", 3))
+    with pytest.raises(InvalidInputError, match=f"at most {MAX_EXAMPLES_PER_SIDE} positive examples"):
+        ann.add_direction_examples("big", ids("c", 1), positive=True)
+    with pytest.raises(InvalidInputError, match=f"at most {MAX_EXAMPLES_PER_SIDE} negative examples"):
+        ann.save_direction_examples("other", ids("a", 3), ids("b", MAX_EXAMPLES_PER_SIDE + 1))
+    [d] = ann.direction_examples()
+    assert len(d.positive_ids) == MAX_EXAMPLES_PER_SIDE
+
+
+def test_directions_per_workspace_are_capped(ann: Annotations) -> None:
+    from core.annotations import MAX_DIRECTIONS
+
+    for n in range(MAX_DIRECTIONS):
+        ann.save_direction_examples(f"d{n}", ids("a", 1), ids("b", 1))
+    with pytest.raises(InvalidInputError, match=f"at most {MAX_DIRECTIONS} directions"):
+        ann.add_direction_examples("one too many", ids("a", 1), positive=True)
+    ann.save_direction_examples("d0", ids("a", 2), ids("b", 1))  # replacing one is fine
+    assert len(ann.direction_examples()) == MAX_DIRECTIONS
+
+
+def test_directions_version_changes_with_every_direction_write(ann: Annotations) -> None:
+    """Bumped in the writing transaction (a trigger), whoever writes: a cache key for built directions."""
+    v0 = ann.directions_version()
+    ann.add_tag(ids("a", 1), "t")
+    assert ann.directions_version() == v0  # tags do not touch directions
+    ann.save_direction_examples("x", ids("a", 3), ids("b", 3))
+    v1 = ann.directions_version()
+    assert v1 != v0
+    with sqlite3.connect(ann.path) as con:  # another writer, not through this class
+        con.execute("UPDATE direction_examples SET source = 'elsewhere'")
+    v2 = ann.directions_version()
+    assert v2 != v1
+    ann.delete_direction("x")
+    assert ann.directions_version() not in (v0, v1, v2)
+    fresh = Annotations(ann.path.parent / "other.sqlite")
+    fresh.save_direction_examples("x", ids("a", 3), ids("b", 3))
+    assert fresh.directions_version()[0] != v1[0]  # another file: another generation
