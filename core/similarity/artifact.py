@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -61,6 +61,9 @@ class SimilarityArtifact:
     directions: dict[str, Direction]
     evaluation: dict[str, Any]
     annotations_path: Path | None = None
+    # saved directions built from the annotations, by their directions version (latest only)
+    _saved: dict[tuple[str, int], tuple[dict[str, Direction], tuple[str, ...]]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     @property
     def backbone(self) -> str:
@@ -83,23 +86,33 @@ class SimilarityArtifact:
         return np.asarray(self.embeddings[self.row_of(item_id)], dtype=np.float32)
 
     def all_directions(self) -> tuple[dict[str, Direction], list[str]]:
-        """The artifact's directions plus the example sets saved in the annotations (built now
-        from these embeddings; they replace an artifact direction of the same name).
+        """The artifact's directions plus the example sets saved in the annotations (built from
+        these embeddings; they replace an artifact direction of the same name).
 
+        Saved sets are built once per annotations directions version (this object is one
+        artifact version, cached by :func:`loaded`) and reused until a direction is written.
         Returns the directions by name and one line per saved set that cannot be built now.
         """
-        out = dict(self.directions)
-        problems: list[str] = []
-        if self.annotations_path is not None and Path(self.annotations_path).exists():
-            from core.annotations import Annotations
+        if self.annotations_path is None or not Path(self.annotations_path).exists():
+            return dict(self.directions), []
+        from core.annotations import Annotations
 
-            for ex in Annotations(self.annotations_path).direction_examples():
+        repo = Annotations(self.annotations_path)
+        key = repo.directions_version()  # read before the sets: a newer write only rebuilds later
+        cached = self._saved.get(key)
+        if cached is None:
+            built: dict[str, Direction] = {}
+            problems: list[str] = []
+            for ex in repo.direction_examples():
                 try:
-                    out[ex.name] = from_examples(ex.name, self.embeddings, self.ids, list(ex.positive_ids),
-                                                 list(ex.negative_ids), origin=f"annotations:{ex.source}")
+                    built[ex.name] = from_examples(ex.name, self.embeddings, self.ids, list(ex.positive_ids),
+                                                   list(ex.negative_ids), origin=f"annotations:{ex.source}")
                 except InvalidInputError as exc:
                     problems.append(f"{ex.name}: {exc}")
-        return out, problems
+            cached = (built, tuple(problems))
+            self._saved.clear()
+            self._saved[key] = cached
+        return {**self.directions, **cached[0]}, list(cached[1])
 
     def shifted(self, vector: np.ndarray, weights: Mapping[str, float],
                 extra: Mapping[str, Direction] | None = None) -> np.ndarray:

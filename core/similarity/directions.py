@@ -30,6 +30,7 @@ __all__ = [
     "from_examples",
     "from_principal_component",
     "hex_luminance",
+    "leave_one_out_scores",
     "load_directions",
     "save_directions",
     "shift",
@@ -186,17 +187,42 @@ def from_examples(
                                 f"e.g. {', '.join(unknown[:3])}")
     P, N = X[[row[i] for i in pos]], X[[row[i] for i in neg]]
     vec = _unit(P.mean(axis=0) - N.mean(axis=0), f"direction {name!r}")
-
-    def held_out_score(x: np.ndarray, mp: np.ndarray, mn: np.ndarray) -> float:
-        # signed position along the direction, relative to the midpoint of the two means
-        return float((x - (mp + mn) / 2) @ _unit(mp - mn, f"direction {name!r}"))
-
-    pos_s = [held_out_score(P[j], np.delete(P, j, axis=0).mean(axis=0), N.mean(axis=0)) for j in range(len(P))]
-    neg_s = [held_out_score(N[j], P.mean(axis=0), np.delete(N, j, axis=0).mean(axis=0)) for j in range(len(N))]
-    auc = _auc(np.asarray(pos_s), np.asarray(neg_s))
+    pos_s, neg_s = leave_one_out_scores(P, N, f"direction {name!r}")
+    auc = _auc(pos_s, neg_s)
     prov = {"n_positive": len(pos), "n_negative": len(neg), "auc": round(auc, 4), "auc_kind": "leave-one-out",
             "origin": origin, "created": _now(), "positive_ids": pos, "negative_ids": neg}
     return Direction(name, vec, "examples", prov)
+
+
+def leave_one_out_scores(P: np.ndarray, N: np.ndarray, what: str = "direction") -> tuple[np.ndarray, np.ndarray]:
+    """Each example's signed position along the direction built without it, relative to the
+    midpoint of the two means, in closed form: O((p + n) d), not O((p + n)^2 d).
+
+    Parameters
+    ----------
+    P : (p, d) positive examples, p >= 2.
+    N : (n, d) negative examples, n >= 2.
+
+    Returns
+    -------
+    pos_scores : (p,) float64; ``pos_scores[j]`` uses the mean of the other p - 1 positives,
+        ``(sum(P) - P[j]) / (p - 1)``, and the mean of all negatives.
+    neg_scores : (n,) float64, likewise.
+    """
+    P64, N64 = np.asarray(P, dtype=np.float64), np.asarray(N, dtype=np.float64)
+    mp, mn = P64.mean(axis=0), N64.mean(axis=0)
+
+    def scores(x: np.ndarray, own_left_out: np.ndarray, other: np.ndarray, sign: float) -> np.ndarray:
+        d = sign * (own_left_out - other)  # (m, d): positive mean minus negative mean
+        norms = np.linalg.norm(d, axis=1)
+        if not np.all(np.isfinite(norms)) or norms.min() < 1e-12:
+            raise InvalidInputError(f"{what} is a zero vector: the two sides are indistinguishable")
+        return np.einsum("ij,ij->i", x - (own_left_out + other) / 2, d) / norms
+
+    p, n = len(P64), len(N64)
+    pos_s = scores(P64, (P64.sum(axis=0) - P64) / (p - 1), mn, 1.0)
+    neg_s = scores(N64, (N64.sum(axis=0) - N64) / (n - 1), mp, -1.0)
+    return pos_s, neg_s
 
 
 def from_principal_component(

@@ -126,3 +126,36 @@ def test_save_load_round_trip(tmp_path) -> None:
         np.testing.assert_array_equal(back[d.name].vector, d.vector)
         assert back[d.name].provenance == d.provenance and back[d.name].source == d.source
     assert load_directions(tmp_path / "nothing") == {}
+
+
+def _naive_leave_one_out(P: np.ndarray, N: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The slow reference: rebuild the direction without each example and score it."""
+    def score(x, mp, mn):
+        d = mp - mn
+        return float((x - (mp + mn) / 2) @ (d / np.linalg.norm(d)))
+
+    pos = [score(P[j], np.delete(P, j, axis=0).mean(axis=0), N.mean(axis=0)) for j in range(len(P))]
+    neg = [score(N[j], P.mean(axis=0), np.delete(N, j, axis=0).mean(axis=0)) for j in range(len(N))]
+    return np.asarray(pos), np.asarray(neg)
+
+
+@pytest.mark.parametrize("p,n,d,seed", [(3, 3, 4, 0), (7, 12, 16, 1), (40, 25, 64, 2), (2, 9, 8, 3)])
+def test_closed_form_leave_one_out_equals_the_naive_one(p: int, n: int, d: int, seed: int) -> None:
+    from core.similarity.directions import leave_one_out_scores
+
+    rng = np.random.default_rng(seed)
+    P = rng.normal(size=(p, d)) + 0.3
+    N = rng.normal(size=(n, d))
+    got_pos, got_neg = leave_one_out_scores(P.astype(np.float32), N.astype(np.float32))
+    want_pos, want_neg = _naive_leave_one_out(P.astype(np.float32).astype(np.float64),
+                                              N.astype(np.float32).astype(np.float64))
+    np.testing.assert_allclose(got_pos, want_pos, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(got_neg, want_neg, rtol=1e-9, atol=1e-9)
+
+
+def test_leave_one_out_of_identical_sides_is_a_clear_error() -> None:
+    from core.similarity.directions import leave_one_out_scores
+
+    same = np.ones((3, 4))
+    with pytest.raises(InvalidInputError, match="indistinguishable"):
+        leave_one_out_scores(same, same)

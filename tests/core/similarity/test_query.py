@@ -220,6 +220,29 @@ def test_build_direction_from_two_id_sets_saves_examples(trained: tuple[Workspac
     assert len(res.results) == 3
 
 
+def test_saved_directions_are_built_once_per_annotations_version(trained: tuple[Workspace, dict],
+                                                                   tmp_path: Path) -> None:
+    """A page load that lists directions reuses the built ones until a direction is written
+    (by any connection) or the artifact is rebuilt."""
+    import sqlite3
+
+    from core.annotations import Annotations
+
+    ws = Workspace(shutil.copytree(trained[0].root, tmp_path / "ws"))
+    items = ws.items()
+    hats = items.loc[items["label"] == "Hat", "item_id"].tolist()
+    pants = items.loc[items["label"] == "Pants", "item_id"].tolist()
+    Annotations(ws.annotations_path).save_direction_examples("hatty", hats[:4], pants[:4])
+    first = list_directions(ws)[0]["hatty"]
+    assert list_directions(ws)[0]["hatty"] is first  # not rebuilt
+    Annotations(ws.annotations_path).add_direction_examples("hatty", hats[4:6], positive=True)
+    second = list_directions(ws)[0]["hatty"]
+    assert second is not first and second.provenance["n_positive"] == 6
+    with sqlite3.connect(ws.annotations_path) as con:  # a writer that is not this process's Annotations
+        con.execute("DELETE FROM direction_examples WHERE name = 'hatty'")
+    assert "hatty" not in list_directions(ws)[0]
+
+
 def test_sidecar_that_disagrees_with_the_manifest_is_refused(trained: tuple[Workspace, dict], tmp_path: Path) -> None:
     ws, _ = trained
     copy = Workspace(shutil.copytree(ws.root, tmp_path / "ws"))
