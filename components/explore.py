@@ -20,7 +20,7 @@ from dash import html
 from components import clusterdata
 from components.data import catalog, projection
 from components.images import thumb_url
-from core.annotations import Annotations
+from core.annotations import MAX_EXAMPLES_PER_SIDE, Annotations
 from core.errors import StyleAtlasError
 from core.scratch import ScratchSpace
 from core.workspace import Workspace
@@ -38,6 +38,7 @@ PALETTE = (
     "#a55194", "#6baed6",
 )
 TRAY_SHOWN = 48
+MAX_TRAY_ITEMS = MAX_EXAMPLES_PER_SIDE  # photos saved from the tray at once (one side of a direction)
 MIN_DIRECTION_EXAMPLES = 3
 
 
@@ -279,17 +280,21 @@ def tray_summary(n: int) -> str:
     """The tray's heading for ``n`` selected items."""
     if n == 0:
         return "Draw a lasso or a box on the map to collect photos here."
-    return f"{n} photo{'s' if n != 1 else ''} selected" + (f" (first {TRAY_SHOWN} shown)" if n > TRAY_SHOWN else "")
+    text = f"{n} photo{'s' if n != 1 else ''} selected" + (f" (first {TRAY_SHOWN} shown)" if n > TRAY_SHOWN else "")
+    return text + (f"; only the first {MAX_TRAY_ITEMS} can be saved" if n > MAX_TRAY_ITEMS else "")
 
 
 def save_tray(ws: Workspace, item_ids: list[str], action: str, name: str | None,
               scratch: str | None = None) -> tuple[str, str]:
     """Save the tray as a tag or as direction examples; returns ``(message, bootstrap colour)``.
 
-    ``action`` is ``"tag"``, ``"positive"`` or ``"negative"``. Ids not in the catalog are dropped.
+    ``action`` is ``"tag"``, ``"positive"`` or ``"negative"``. Ids not in the catalog are dropped;
+    a tray of more than ``MAX_TRAY_ITEMS`` ids is refused before anything else.
     ``scratch``: a viewer's scratch id; the tray then goes to their own space
     (:class:`core.scratch.ScratchSpace`), never to the shared annotations.
     """
+    if len(item_ids or []) > MAX_TRAY_ITEMS:
+        return f"The tray can save at most {MAX_TRAY_ITEMS} photos at once; select fewer.", "warning"
     cat = catalog(ws)
     ids = [i for i in item_ids or [] if i in cat]
     if not ids:

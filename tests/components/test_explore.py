@@ -128,3 +128,15 @@ def test_click_opens_the_item(tiny_ws: Workspace) -> None:
         f"/item/{frame['item_id'].iloc[4]}"
     assert explore.clicked_href(frame, rows, {"points": [{"curveNumber": 3, "pointNumber": 0}]}) is None
     assert explore.clicked_href(frame, rows, None) is None
+
+
+def test_an_oversized_tray_is_refused_before_anything_is_saved(tiny_ws: Workspace) -> None:
+    """A forged tray of more ids than the cap (a whole catalog) saves nothing, tag or direction."""
+    ids = tiny_ws.items()["item_id"].tolist()
+    forged = (ids * (explore.MAX_TRAY_ITEMS // len(ids) + 2))[: explore.MAX_TRAY_ITEMS + 1]
+    for action in ("tag", "positive"):
+        msg, colour = explore.save_tray(tiny_ws, forged, action, "everything")
+        assert colour == "warning" and f"at most {explore.MAX_TRAY_ITEMS} photos" in msg
+    repo = Annotations(tiny_ws.annotations_path)
+    assert repo.all_tags() == {} and repo.direction_examples() == []
+    assert f"only the first {explore.MAX_TRAY_ITEMS} can be saved" in explore.tray_summary(explore.MAX_TRAY_ITEMS + 1)
