@@ -36,28 +36,14 @@ CREATE TABLE IF NOT EXISTS direction_examples (
 -- (whoever writes); meta.generation: random per file. Created by the first write, so that
 -- opening the file for reading never writes.
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TRIGGER IF NOT EXISTS directions_insert AFTER INSERT ON direction_examples BEGIN
+""" + "".join(f"""
+CREATE TRIGGER IF NOT EXISTS directions_{op.lower()} AFTER {op} ON direction_examples BEGIN
     INSERT INTO meta(key, value) SELECT 'generation', lower(hex(randomblob(8)))
         WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'generation');
     INSERT INTO meta(key, value) SELECT 'directions_version', '0'
         WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'directions_version');
     UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'directions_version';
-END;
-CREATE TRIGGER IF NOT EXISTS directions_update AFTER UPDATE ON direction_examples BEGIN
-    INSERT INTO meta(key, value) SELECT 'generation', lower(hex(randomblob(8)))
-        WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'generation');
-    INSERT INTO meta(key, value) SELECT 'directions_version', '0'
-        WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'directions_version');
-    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'directions_version';
-END;
-CREATE TRIGGER IF NOT EXISTS directions_delete AFTER DELETE ON direction_examples BEGIN
-    INSERT INTO meta(key, value) SELECT 'generation', lower(hex(randomblob(8)))
-        WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'generation');
-    INSERT INTO meta(key, value) SELECT 'directions_version', '0'
-        WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'directions_version');
-    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'directions_version';
-END;
-"""
+END;""" for op in ("INSERT", "UPDATE", "DELETE"))
 
 
 @dataclass(frozen=True)
