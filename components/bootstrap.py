@@ -14,12 +14,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from components.build_status import BuildStatus, StatusWriter, is_building, read_status, write_status
-from components.overview import EXPECTED
 from components.settings import DEFAULT_WORKSPACE, REPO, workspace_path
 
 
 def missing_artifacts(path: Path) -> list[str]:
-    """Names from :data:`components.overview.EXPECTED` that the workspace at ``path`` lacks."""
+    """Artifacts of a complete workspace (:func:`core.pipeline.required_artifacts`) that the
+    workspace at ``path`` lacks."""
+    from core import pipeline
     from core.errors import StyleAtlasError
     from core.workspace import Workspace
 
@@ -27,8 +28,8 @@ def missing_artifacts(path: Path) -> list[str]:
         ws = Workspace.open(path)
         present = set(ws.names())
     except StyleAtlasError:
-        return [name for name, _ in EXPECTED]
-    return [name for name, _ in EXPECTED if name not in present]
+        present = set()
+    return [name for name, _ in pipeline.required_artifacts() if name not in present]
 
 
 def _printer(step: str, writer: StatusWriter | None = None) -> Callable[[int, int], None]:

@@ -19,7 +19,6 @@ from core.errors import StyleAtlasError
 from core.workspace import Workspace
 
 ITEM_ID_RE = re.compile(r"^[0-9a-f]{16}$")
-DEFAULT_FEATURES = "features/efficientnet-lite0"
 
 
 def is_item_id(value: object) -> bool:

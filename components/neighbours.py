@@ -10,8 +10,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from components.data import DEFAULT_FEATURES
 from core.errors import StyleAtlasError
+from core.pipeline import DEFAULT_FEATURES
 from core.workspace import Workspace
 
 

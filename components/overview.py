@@ -12,16 +12,9 @@ from dash import dcc, html
 
 from components import ui
 from components.data import catalog, versions
+from core import pipeline
 from core.workspace import Workspace, build_command
 
-# Artifacts every page needs, in pipeline order, with what they give the stylist.
-EXPECTED: tuple[tuple[str, str], ...] = (
-    ("items", "the catalog of photos"),
-    ("features/efficientnet-lite0", "frozen EfficientNet-lite0 features"),
-    ("clusters/default", "the discovered categories (Clusters, Training, map colours)"),
-    ("similarity/default", "the tuned similarity index (Search, neighbours, sliders)"),
-    ("projection/default", "the 2-D map (Explore)"),
-)
 SAMPLE_SIZE = 10
 
 
@@ -61,7 +54,7 @@ def summarise(ws: Workspace | None, path: str | Path) -> Summary:
     ]
     missing = [
         {"name": name, "purpose": purpose, "command": build_command(name, ws.root)}
-        for name, purpose in EXPECTED
+        for name, purpose in pipeline.required_artifacts()
         if name not in present
     ]
     cat = catalog(ws)

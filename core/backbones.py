@@ -57,6 +57,17 @@ class BackboneSpec:
     description: str
     grid: int = 1  # pool the final feature map over a grid × grid layout (1: global average)
     network: str = ""  # the network whose weights it uses ("": the spec's own name)
+    kind: str = "network"  # "network": a pretrained CNN; "histogram": computed from pixels, no weights
+
+    @property
+    def is_network(self) -> bool:
+        """A pretrained network (loads weights, takes (B, 3, S, S) pixels); else a pixel statistic."""
+        return self.kind == "network"
+
+    @property
+    def takes_views(self) -> bool:
+        """Whether augmented views are embedded too (a pixel statistic gains nothing from them)."""
+        return self.is_network
 
     @property
     def model_name(self) -> str:
@@ -68,6 +79,7 @@ class BackboneSpec:
         return (self.model_name, self.input_size) == (other.model_name, other.input_size)
 
 
+COLOUR_BACKBONE = "colour-histogram"
 REGISTRY: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
@@ -83,8 +95,8 @@ REGISTRY: dict[str, BackboneSpec] = {
                      grid=2, network="efficientnet-lite2"),
         BackboneSpec("efficientnet-b3", 300, IMAGENET_MEAN, IMAGENET_STD, 1536, True,
                      f"EfficientNet-B3 (efficientnet-pytorch); weights from ${B3_WEIGHTS_ENV} or the torch hub cache"),
-        BackboneSpec("colour-histogram", 0, (0.0,) * 3, (1.0,) * 3, 512, False,
-                     "normalised 8×8×8 RGB histogram; no weights"),
+        BackboneSpec(COLOUR_BACKBONE, 0, (0.0,) * 3, (1.0,) * 3, 512, False,
+                     "normalised 8×8×8 RGB histogram; no weights", kind="histogram"),
     )
 }
 DEFAULT_BACKBONE = "efficientnet-lite0"
@@ -129,7 +141,7 @@ def preprocess(spec: BackboneSpec, image: Image.Image) -> np.ndarray:
     -------
     x : (3, S, S) float32 normalised pixels for a CNN, or (512,) float32 histogram.
     """
-    if spec.name == "colour-histogram":
+    if not spec.is_network:
         return colour_histogram(image)
     arr = np.asarray(fit_square(image, spec.input_size), dtype=np.float32) / 255.0
     norm = (arr - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
@@ -167,7 +179,7 @@ class FeatureExtractor:
 
     @property
     def model(self) -> torch.nn.Module | None:
-        if self.spec.name == "colour-histogram":
+        if not self.spec.is_network:
             return None
         return _load_model(self.spec.model_name, self.weights_path)
 

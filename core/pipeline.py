@@ -7,12 +7,12 @@ its inputs from the workspace and writes its artifact there.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from core.backbones import DEFAULT_BACKBONE, siblings
+from core.backbones import COLOUR_BACKBONE, DEFAULT_BACKBONE, get_spec, siblings
 from core.embedding import EmbedConfig, EmbedReport, embed_workspace
 from core.images import IngestConfig, IngestReport
 from core.images import ingest as ingest_source
@@ -46,33 +46,112 @@ def embed(ws: Workspace, backbone: str = DEFAULT_BACKBONE, *, config: EmbedConfi
     """Compute (or take from the cache) the features of every item with ``backbone``, and of
     its siblings (``efficientnet-lite0`` also gives the 2×2-grid features clustering uses)."""
     cfg = replace(config or EmbedConfig(), backbone=backbone)
-    if backbone == "colour-histogram":
+    if not get_spec(backbone).takes_views:
         cfg = replace(cfg, n_views=0)
     return embed_workspace(ws, cfg, progress=progress, also=siblings(backbone))
 
 
-def run(ws: Workspace, source: str | os.PathLike[str] | None = None, *, config: RunConfig | None = None,
-        progress_factory: ProgressFactory | None = None) -> dict[str, Any]:
-    """Run every step in order; without ``source`` the bundled demo catalog is used.
+@dataclass(frozen=True)
+class Step:
+    """One step of the pipeline after ingestion.
 
-    Returns a summary per step.
+    key : its entry in the run's summary ("cluster").
+    name : the progress label ("cluster (DeepCluster)").
+    artifact : what it writes ("clusters/default").
+    purpose : what the artifact gives the stylist (the overview says it when it is missing).
+    run : ``run(ws, config, progress) -> summary``.
+    required : the app's pages need it (a workspace without it is incomplete).
+    app : the app may build it in a background job once items and features exist.
     """
-    cfg = config or RunConfig()
-    step = progress_factory or (lambda _name: None)
-    summary: dict[str, Any] = {}
-    src = source if source is not None else DEMO_CATALOG
-    summary["ingest"] = ingest(ws, src, config=cfg.ingest, progress=step("ingest")).to_dict()
-    summary["embed"] = vars(embed(ws, cfg.backbone, config=cfg.embed, progress=step(f"embed {cfg.backbone}")))
-    if cfg.colour_features:
-        summary["embed_colour"] = vars(embed(ws, "colour-histogram", progress=step("embed colour-histogram")))
+
+    key: str
+    name: str
+    artifact: str
+    purpose: str
+    run: Callable[[Workspace, RunConfig, Progress], Any]
+    required: bool = True
+    app: bool = True
+
+
+def features_name(backbone: str = DEFAULT_BACKBONE) -> str:
+    """The artifact name of a backbone's features (``features/efficientnet-lite0``)."""
+    return f"features/{backbone}"
+
+
+DEFAULT_FEATURES = features_name(DEFAULT_BACKBONE)
+"""The features every page maps and searches by default."""
+ITEMS = "items"
+ITEMS_PURPOSE = "the catalog of photos"
+
+
+def _cluster_backbone(cfg: RunConfig) -> str:
+    """Cluster on the backbone's grid sibling where it has one (lite0 → lite0-2x2), else on it."""
+    return (*siblings(cfg.backbone), cfg.backbone)[0]
+
+
+def _cluster_step(ws: Workspace, cfg: RunConfig, progress: Progress) -> dict[str, Any]:
     from core.cluster import ClusterConfig
 
-    # cluster on the backbone's grid sibling where it has one (lite0 → lite0-2x2), else on it
-    cluster_backbone = (*siblings(cfg.backbone), cfg.backbone)[0]
-    summary["cluster"] = cluster(ws, ClusterConfig(backbone=cluster_backbone), progress=step("cluster (DeepCluster)"))
-    summary["similarity"] = similarity(ws, progress=step("similarity (triplet head)"))
-    summary["projection"] = project(ws, f"features/{cfg.backbone}", "default", progress=step("map of features (UMAP)"))
-    summary["projection_tuned"] = project(ws, "similarity/default", "tuned", progress=step("map of tuned embedding (UMAP)"))
+    return cluster(ws, ClusterConfig(backbone=_cluster_backbone(cfg)), progress=progress)
+
+
+def steps(config: RunConfig | None = None) -> tuple[Step, ...]:
+    """Every step after ingestion, in order, for ``config`` (the default run when None)."""
+    cfg = config or RunConfig()
+    embed_main = Step("embed", f"embed {cfg.backbone}", features_name(cfg.backbone),
+                      f"frozen {cfg.backbone} features",
+                      lambda ws, c, p: vars(embed(ws, c.backbone, config=c.embed, progress=p)), app=False)
+    out = [embed_main]
+    if cfg.colour_features:
+        out.append(Step("embed_colour", f"embed {COLOUR_BACKBONE}", features_name(COLOUR_BACKBONE), "colour features",
+                        lambda ws, c, p: vars(embed(ws, COLOUR_BACKBONE, progress=p)), required=False, app=False))
+    out += [
+        Step("cluster", "cluster (DeepCluster)", "clusters/default", "the discovered categories (Clusters, Training, map colours)",
+             _cluster_step),
+        Step("similarity", "similarity (triplet head)", "similarity/default",
+             "the tuned similarity index (Search, neighbours, sliders)",
+             lambda ws, c, p: similarity(ws, progress=p)),
+        Step("projection", "map of features (UMAP)", "projection/default", "the 2-D map (Explore)",
+             lambda ws, c, p: project(ws, features_name(c.backbone), "default", progress=p)),
+        Step("projection_tuned", "map of tuned embedding (UMAP)", "projection/tuned", "the 2-D map of the tuned embedding",
+             lambda ws, c, p: project(ws, "similarity/default", "tuned", progress=p), required=False, app=False),
+    ]
+    return tuple(out)
+
+
+def required_artifacts(config: RunConfig | None = None) -> list[tuple[str, str]]:
+    """``(artifact, purpose)`` of what a complete workspace holds, in pipeline order."""
+    return [(ITEMS, ITEMS_PURPOSE), *((s.artifact, s.purpose) for s in steps(config) if s.required)]
+
+
+def app_steps(ws: Workspace, config: RunConfig | None = None) -> list[Step]:
+    """The steps the app can run now in a background job: the catalog and the default features
+    are present, and these steps' artifacts are absent."""
+    cfg = config or RunConfig()
+    if not ws.has(ITEMS) or not ws.has(features_name(cfg.backbone)):
+        return []
+    return [s for s in steps(cfg) if s.app and not ws.has(s.artifact)]
+
+
+def run_steps(ws: Workspace, todo: Sequence[Step], *, config: RunConfig | None = None,
+              progress_factory: ProgressFactory | None = None) -> dict[str, Any]:
+    """Run ``todo`` (from :func:`steps`) in order; their summaries by step key."""
+    cfg = config or RunConfig()
+    factory = progress_factory or (lambda _name: None)
+    return {s.key: s.run(ws, cfg, factory(s.name)) for s in todo}
+
+
+def run(ws: Workspace, source: str | os.PathLike[str] | None = None, *, config: RunConfig | None = None,
+        progress_factory: ProgressFactory | None = None) -> dict[str, Any]:
+    """Ingest ``source`` (default: the bundled demo catalog), then run every step in order.
+
+    Returns a summary per step key (``ingest``, ``embed``, ``cluster``, ...).
+    """
+    cfg = config or RunConfig()
+    factory = progress_factory or (lambda _name: None)
+    src = source if source is not None else DEMO_CATALOG
+    summary: dict[str, Any] = {"ingest": ingest(ws, src, config=cfg.ingest, progress=factory("ingest")).to_dict()}
+    summary.update(run_steps(ws, steps(cfg), config=cfg, progress_factory=factory))
     return summary
 
 
