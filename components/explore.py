@@ -44,7 +44,9 @@ MIN_DIRECTION_EXAMPLES = 3
 
 @dataclass(frozen=True)
 class MapKey:
-    """Identifies one map frame: the projection and clustering runs with their versions."""
+    """Identifies one map frame: the server's workspace, the projection and clustering runs
+    with their versions. Only the runs and versions travel to the browser (:meth:`to_dict`);
+    the server rebuilds the key from its own workspace (:meth:`from_dict`)."""
 
     root: str
     projection: str
@@ -54,12 +56,22 @@ class MapKey:
     clusters_version: int
 
     def to_dict(self, color_by: str | None = None) -> dict[str, Any]:
-        """JSON for a ``dcc.Store`` (with the colouring drawn, which fixes the traces)."""
-        return {**self.__dict__, "color_by": color_by}
+        """JSON for a ``dcc.Store`` (with the colouring drawn, which fixes the traces); the
+        workspace's path stays on the server."""
+        return {**{k: v for k, v in self.__dict__.items() if k != "root"}, "color_by": color_by}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MapKey:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+    def from_dict(cls, data: dict[str, Any], ws: Workspace) -> MapKey:
+        """The key of the map a browser's store names, in the server's own workspace ``ws``.
+
+        Nothing in ``data`` is trusted: a ``root`` is ignored, a projection run the workspace
+        does not hold falls back to ``default``, and the versions are the ones on disk now (a
+        stale store is re-read, never served as current).
+        """
+        run_id = data.get("projection") if isinstance(data, dict) else None
+        if not isinstance(run_id, str) or run_id not in {n.split("/", 1)[1] for n in ws.names("projection/")}:
+            run_id = "default"
+        return current_key(ws, run_id)
 
 
 def current_key(ws: Workspace, run_id: str = "default", clusters_run: str = "default") -> MapKey:

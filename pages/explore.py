@@ -180,11 +180,11 @@ def _redraw(run_id: str, color_by: str) -> tuple[Any, Any]:
     State("explore-key", "data"),
 )
 def _hover(hover_data: dict[str, Any] | None, key: dict[str, Any] | None) -> tuple[Any, Any, Any]:
-    if not hover_data or not key:
+    ws = open_workspace()
+    if not hover_data or not key or ws is None:
         return False, no_update, no_update
-    map_key = explore.MapKey.from_dict(key)
-    ws = open_workspace(map_key.root)
-    names = clusterdata.display_names(ws, map_key.clusters) if ws is not None and map_key.clusters else {}
+    map_key = explore.MapKey.from_dict(key, ws)
+    names = clusterdata.display_names(ws, map_key.clusters) if map_key.clusters else {}
     rows = explore.cached_trace_rows(map_key, key.get("color_by"))
     show, bbox, children = explore.tooltip(explore.map_frame(map_key), rows, hover_data, names)
     return show, bbox if show else no_update, children if show else no_update
@@ -199,13 +199,13 @@ def _hover(hover_data: dict[str, Any] | None, key: dict[str, Any] | None) -> tup
     prevent_initial_call=True,
 )
 def _select(selected: dict[str, Any] | None, key: dict[str, Any] | None) -> tuple[Any, Any, Any]:
-    if not key:
+    ws = open_workspace()
+    if not key or ws is None:
         return [], [], explore.tray_summary(0)
-    map_key = explore.MapKey.from_dict(key)
+    map_key = explore.MapKey.from_dict(key, ws)
     rows = explore.cached_trace_rows(map_key, key.get("color_by"))
     ids = explore.selected_ids(explore.map_frame(map_key), rows, selected)
-    ws = open_workspace(map_key.root)
-    cat = catalog(ws) if ws is not None else None
+    cat = catalog(ws)
     cards = [ui.item_card(i, cat.label(i) if cat else None) for i in ids[: explore.TRAY_SHOWN]]
     return ids, ui.gallery(cards, min_width=84, id="tray-gallery") if cards else [], explore.tray_summary(len(ids))
 
@@ -242,8 +242,9 @@ def _save(_t: int | None, _p: int | None, _n: int | None, ids: list[str], tag: s
     prevent_initial_call=True,
 )
 def _open(click: dict[str, Any] | None, key: dict[str, Any] | None) -> Any:
-    if not key:
+    ws = open_workspace()
+    if not key or ws is None:
         return no_update
-    map_key = explore.MapKey.from_dict(key)
+    map_key = explore.MapKey.from_dict(key, ws)
     href = explore.clicked_href(explore.map_frame(map_key), explore.cached_trace_rows(map_key, key.get("color_by")), click)
     return href or no_update

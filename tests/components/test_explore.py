@@ -32,7 +32,7 @@ def test_map_frame_joins_metadata(tiny_ws: Workspace) -> None:
 
 def test_key_follows_versions(tiny_ws: Workspace) -> None:
     k1 = explore.current_key(tiny_ws)
-    assert explore.MapKey.from_dict(k1.to_dict()) == k1
+    assert explore.MapKey.from_dict(k1.to_dict(), tiny_ws) == k1
     coords = pd.DataFrame({"item_id": tiny_ws.items()["item_id"], "x": 0.0, "y": 0.0})
     from core.projection import write_projection
 
@@ -140,3 +140,21 @@ def test_an_oversized_tray_is_refused_before_anything_is_saved(tiny_ws: Workspac
     repo = Annotations(tiny_ws.annotations_path)
     assert repo.all_tags() == {} and repo.direction_examples() == []
     assert f"only the first {explore.MAX_TRAY_ITEMS} can be saved" in explore.tray_summary(explore.MAX_TRAY_ITEMS + 1)
+
+
+def test_a_forged_root_in_the_store_reads_nothing_else(tiny_ws: Workspace, tmp_path) -> None:
+    """The browser's store names runs and versions, never a folder: a forged ``root`` (another
+    workspace on the server's disk) and a forged version change nothing that is read."""
+    import shutil
+
+    from core.projection import write_projection
+
+    other = Workspace(shutil.copytree(tiny_ws.root, tmp_path / "other"), create=False)
+    write_projection(other, pd.DataFrame({"item_id": other.items()["item_id"], "x": 999.0, "y": 999.0}), "default", {})
+    store = explore.current_key(tiny_ws).to_dict()
+    assert "root" not in store  # the server's path never reaches the browser
+    forged = {**store, "root": str(other.root), "projection_version": 99, "items_version": 99}
+    key = explore.MapKey.from_dict(forged, tiny_ws)
+    assert key == explore.current_key(tiny_ws)
+    assert (explore.map_frame(key)["x"] != 999.0).all()
+    assert explore.MapKey.from_dict({**store, "projection": "../../etc"}, tiny_ws).projection == "default"
