@@ -7,7 +7,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import html
 
-from components import settings
+from components import ids, settings
 from components.auth import editor_name
 from components.signin import SIGNIN_PAGE, SIGNOUT_ROUTE
 
@@ -18,12 +18,12 @@ def widget() -> Any:
         return None
     name = editor_name()
     if name is None:
-        return dbc.NavItem(dbc.NavLink("Sign in", href=SIGNIN_PAGE, id="nav-signin", external_link=True),
+        return dbc.NavItem(dbc.NavLink("Sign in", href=SIGNIN_PAGE, id=ids.NAV_SIGNIN, external_link=True),
                            class_name="ms-lg-3")
     return html.Form(
         [
-            html.Span(f"Editor: {name}", className="navbar-text small me-2", id="nav-editor"),
-            dbc.Button("Sign out", type="submit", color="light", outline=True, size="sm", id="nav-signout"),
+            html.Span(f"Editor: {name}", className="navbar-text small me-2", id=ids.NAV_EDITOR),
+            dbc.Button("Sign out", type="submit", color="light", outline=True, size="sm", id=ids.NAV_SIGNOUT),
         ],
         action=SIGNOUT_ROUTE,
         method="POST",

@@ -8,7 +8,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components import clusterdata, ui
+from components import clusterdata, ids, ui
 from components.auth import is_editor
 from components.data import catalog
 from core.annotations import Annotations
@@ -61,9 +61,9 @@ def member_order(ws: Workspace, c: int, run_id: str = "default") -> list[str]:
     if assign is None or tab is None:
         return []
     members = assign[assign["cluster"] == c].sort_values("confidence", ascending=False, kind="stable")
-    ids = members["item_id"].tolist()
-    reps = [i for i in tab.loc[tab["cluster"] == c, "representatives"].iloc[0] if i in set(ids)] if (tab["cluster"] == c).any() else []
-    rest = [i for i in ids if i not in set(reps)]
+    item_ids = members["item_id"].tolist()
+    reps = [i for i in tab.loc[tab["cluster"] == c, "representatives"].iloc[0] if i in set(item_ids)] if (tab["cluster"] == c).any() else []
+    rest = [i for i in item_ids if i not in set(reps)]
     return reps + rest
 
 
@@ -72,11 +72,11 @@ def page_count(n: int, per_page: int = PER_PAGE) -> int:
     return max(1, math.ceil(n / per_page))
 
 
-def page_slice(ids: list[str], page: int | None, per_page: int = PER_PAGE) -> list[str]:
+def page_slice(item_ids: list[str], page: int | None, per_page: int = PER_PAGE) -> list[str]:
     """The ids on 1-based ``page`` (clamped to the valid range)."""
-    pages = page_count(len(ids), per_page)
+    pages = page_count(len(item_ids), per_page)
     p = min(max(int(page or 1), 1), pages)
-    return ids[(p - 1) * per_page: p * per_page]
+    return item_ids[(p - 1) * per_page: p * per_page]
 
 
 def rename(ws: Workspace, c: int, name: str | None, run_id: str = "default") -> tuple[str, str]:
@@ -97,14 +97,14 @@ def rename(ws: Workspace, c: int, name: str | None, run_id: str = "default") -> 
     return "Saved.", "success"
 
 
-def confidence_cards(ws: Workspace, ids: list[str], run_id: str = "default") -> list[Any]:
+def confidence_cards(ws: Workspace, item_ids: list[str], run_id: str = "default") -> list[Any]:
     """Gallery cards with each item's confidence as the subtitle."""
     assign = clusterdata.assignments(ws, run_id)
     conf = dict(zip(assign["item_id"], assign["confidence"], strict=True)) if assign is not None else {}
     cat = catalog(ws)
     return [
         ui.item_card(i, cat.label(i) or "unlabelled", subtitle=f"confidence {conf[i]:.2f}" if i in conf else None)
-        for i in ids
+        for i in item_ids
     ]
 
 
@@ -116,16 +116,16 @@ def name_editor(c: int, name: str, auto_name: str) -> html.Div:
         [
             dbc.InputGroup(
                 [
-                    dbc.Input(id={"type": "cluster-name", "cluster": c}, value=name, maxLength=80,
+                    dbc.Input(id={"type": ids.CLUSTER_NAME_TYPE, "cluster": c}, value=name, maxLength=80,
                               placeholder=auto_name, class_name="fw-semibold", disabled=not editable),
-                    dbc.Button("Save", id={"type": "cluster-save", "cluster": c}, color="primary", outline=True,
+                    dbc.Button("Save", id={"type": ids.CLUSTER_SAVE_TYPE, "cluster": c}, color="primary", outline=True,
                                disabled=not editable),
                 ],
                 size="sm",
                 class_name="cluster-name-input",
             ),
             html.Div(None if editable else "Editors sign in to rename clusters.",
-                     id={"type": "cluster-name-status", "cluster": c}, className="small mt-1 text-muted"),
+                     id={"type": ids.CLUSTER_NAME_STATUS_TYPE, "cluster": c}, className="small mt-1 text-muted"),
         ]
     )
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from dash import html
 
-from components import clusterdata
+from components import clusterdata, ids
 from components.data import catalog, projection
 from components.images import thumb_url
 from core.annotations import MAX_EXAMPLES_PER_SIDE, Annotations
@@ -263,9 +263,9 @@ def tooltip(
             )
         )
     children = html.Div(
-        [html.Img(src=thumb_url(rec["item_id"]), className="tooltip-thumb", id="hover-thumb"), *lines],
+        [html.Img(src=thumb_url(rec["item_id"]), className="tooltip-thumb", id=ids.HOVER_THUMB), *lines],
         className="map-tooltip",
-        id="map-tooltip-body",
+        id=ids.MAP_TOOLTIP_BODY,
     )
     return True, point.get("bbox"), children
 
@@ -308,8 +308,8 @@ def save_tray(ws: Workspace, item_ids: list[str], action: str, name: str | None,
     if len(item_ids or []) > MAX_TRAY_ITEMS:
         return f"The tray can save at most {MAX_TRAY_ITEMS} photos at once; select fewer.", "warning"
     cat = catalog(ws)
-    ids = [i for i in item_ids or [] if i in cat]
-    if not ids:
+    kept = [i for i in item_ids or [] if i in cat]
+    if not kept:
         return "Select some photos on the map first.", "warning"
     if not name or not name.strip():
         return "Give it a name first.", "warning"
@@ -318,10 +318,10 @@ def save_tray(ws: Workspace, item_ids: list[str], action: str, name: str | None,
     mine = "" if scratch is None else " Saved in your own space: only you see it, for a day."
     try:
         if action == "tag":
-            new = repo.add_tag(ids, name)
-            return f"Tagged {len(ids)} photo(s) “{name.strip()}” ({new} new).{mine}", "success"
+            new = repo.add_tag(kept, name)
+            return f"Tagged {len(kept)} photo(s) “{name.strip()}” ({new} new).{mine}", "success"
         if action in ("positive", "negative"):
-            d = repo.add_direction_examples(name, ids, positive=action == "positive")
+            d = repo.add_direction_examples(name, kept, positive=action == "positive")
             return direction_status(d.name, len(d.positive_ids), len(d.negative_ids)) + mine, "success"
     except StyleAtlasError as exc:
         return str(exc), "danger"

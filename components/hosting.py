@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from components import settings
+from components import ids, settings
 from components.auth import check_hosted_config, init_auth
 from components.ratelimit import create_limiter
 from components.signin import register_signin_routes
@@ -65,7 +65,7 @@ def callback_error(exc: Exception) -> None:
 
     _log(exc)
     dash.set_props(ALERT_ID, {"children": dbc.Alert(error_message(exc), color="danger", dismissable=True,
-                                                     id="app-alert-message", class_name="mt-3 mb-0")})
+                                                     id=ids.APP_ALERT_MESSAGE, class_name="mt-3 mb-0")})
 
 
 def _plain_error(exc: Exception) -> tuple[str, int, dict[str, str]]:

@@ -8,7 +8,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components import clusterdata, ui
+from components import clusterdata, ids, ui
 from components.data import catalog, is_item_id
 from components.images import full_url
 from components.neighbours import neighbours
@@ -87,7 +87,7 @@ def render(ws: Workspace | None, item_id: str) -> html.Div:
         size="sm",
         borderless=True,
         class_name="mb-2",
-        id="item-meta",
+        id=ids.ITEM_META,
     )
     cluster_block: Any
     if cluster is None:
@@ -96,7 +96,7 @@ def render(ws: Workspace | None, item_id: str) -> html.Div:
         cluster_block = html.Div(
             [
                 dcc.Link(f"Cluster {cluster['cluster']} · {cluster['name']}", href=f"/clusters?cluster={cluster['cluster']}",
-                         id="item-cluster-link"),
+                         id=ids.ITEM_CLUSTER_LINK),
                 html.Div(
                     f"confidence {cluster['confidence']:.2f}" + (" · flagged as novel" if cluster["novel"] else ""),
                     className="small text-muted",
@@ -112,11 +112,11 @@ def render(ws: Workspace | None, item_id: str) -> html.Div:
             ui.page_header(
                 title,
                 f"Item {item_id}",
-                right=dbc.Button("Find similar", href=f"/search?item={item_id}", color="primary", id="find-similar"),
+                right=dbc.Button("Find similar", href=f"/search?item={item_id}", color="primary", id=ids.FIND_SIMILAR),
             ),
             dbc.Row(
                 [
-                    dbc.Col(html.Div(html.Img(src=full_url(item_id), className="detail-image", id="detail-image",
+                    dbc.Col(html.Div(html.Img(src=full_url(item_id), className="detail-image", id=ids.DETAIL_IMAGE,
                                               alt=title), className="detail-frame"), lg=6),
                     dbc.Col(
                         [
@@ -127,16 +127,16 @@ def render(ws: Workspace | None, item_id: str) -> html.Div:
                                     dbc.CardHeader("Tags"),
                                     dbc.CardBody(
                                         [
-                                            html.Div(tag_badges(tags), id="item-tags", className="mb-2"),
+                                            html.Div(tag_badges(tags), id=ids.ITEM_TAGS, className="mb-2"),
                                             dbc.InputGroup(
                                                 [
-                                                    dbc.Input(id="item-tag-input", placeholder="Add a tag, e.g. summer edit",
+                                                    dbc.Input(id=ids.ITEM_TAG_INPUT, placeholder="Add a tag, e.g. summer edit",
                                                               maxLength=64),
-                                                    dbc.Button("Add", id="item-tag-add", color="secondary"),
+                                                    dbc.Button("Add", id=ids.ITEM_TAG_ADD, color="secondary"),
                                                 ],
                                                 size="sm",
                                             ),
-                                            html.Div(id="item-tag-message", className="small text-danger mt-1"),
+                                            html.Div(id=ids.ITEM_TAG_MESSAGE, className="small text-danger mt-1"),
                                         ]
                                     ),
                                 ],
@@ -150,7 +150,7 @@ def render(ws: Workspace | None, item_id: str) -> html.Div:
             ),
             html.H4("Looks like this", className="mb-1"),
             html.P(f"Nearest neighbours by the {source}.", className="text-muted small"),
-            ui.gallery(near_cards, id="item-neighbours") if near_cards
+            ui.gallery(near_cards, id=ids.ITEM_NEIGHBOURS) if near_cards
             else ui.empty_state("No neighbours yet", "Neighbours need the item's features.",
                                 command=f"python -m core embed --workspace {ws.root}"),
         ]

@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 import numpy as np
 from dash import dcc, html
 
-from components import ui
+from components import ids, ui
 from components.data import catalog, versions
 from core import pipeline
 from core.workspace import Workspace, build_command
@@ -123,18 +123,18 @@ def render(summary: Summary) -> html.Div:
                 "The catalog is being built",
                 "Its photos appear here as soon as they are ingested; the banner above shows the progress.",
                 icon="◇",
-                id="overview-empty",
+                id=ids.OVERVIEW_EMPTY,
             )
         return ui.empty_state(
             "No catalog yet",
             f"The workspace {summary.workspace} holds no photos. Build the demo catalog (every step) with:",
             command=f"python -m core run --workspace {summary.workspace}",
             icon="◇",
-            id="overview-empty",
+            id=ids.OVERVIEW_EMPTY,
         )
     stats = dbc.Row(
         [
-            dbc.Col(ui.stat_card("Photos", f"{summary.n_items:,}", id="stat-items"), md=3),
+            dbc.Col(ui.stat_card("Photos", f"{summary.n_items:,}", id=ids.STAT_ITEMS), md=3),
             dbc.Col(ui.stat_card("Labels", len(summary.labels), f"{summary.unlabelled} unlabelled"), md=3),
             dbc.Col(ui.stat_card("Backbones", ", ".join(summary.backbones) or "none"), md=3),
             dbc.Col(ui.stat_card("Artifacts", len(summary.artifacts), f"{len(summary.missing)} missing"), md=3),
@@ -156,7 +156,7 @@ def render(summary: Summary) -> html.Div:
                 ),
             ],
             color="warning",
-            id="overview-missing",
+            id=ids.OVERVIEW_MISSING,
         )
     table = dbc.Table(
         [
@@ -171,10 +171,10 @@ def render(summary: Summary) -> html.Div:
         hover=True,
         size="sm",
         class_name="mb-0",
-        id="artifact-table",
+        id=ids.ARTIFACT_TABLE,
     )
     samples = ui.gallery(
-        [ui.item_card(s["item_id"], s["label"]) for s in summary.samples], min_width=130, id="overview-samples"
+        [ui.item_card(s["item_id"], s["label"]) for s in summary.samples], min_width=130, id=ids.OVERVIEW_SAMPLES
     )
     return html.Div(
         [
@@ -185,7 +185,7 @@ def render(summary: Summary) -> html.Div:
                     dbc.Col(
                         dbc.Card([dbc.CardHeader("Labels in the catalog"), dbc.CardBody(
                             dcc.Graph(figure=label_figure(summary.labels, summary.unlabelled),
-                                      config={"displayModeBar": False}, id="label-chart")
+                                      config={"displayModeBar": False}, id=ids.LABEL_CHART)
                             if summary.labels else html.P("This catalog has no labels.", className="text-muted"))],
                                  class_name="shadow-sm h-100"),
                         lg=5,

@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
 
-from components import clusterdata
+from components import clusterdata, ids
 
 # (column, title, y-axis range or None) of the clustering charts, in reading order.
 CLUSTER_CHARTS: tuple[tuple[tuple[str, ...], str, list[float] | None], ...] = (
@@ -109,5 +109,5 @@ def evaluation_table(evaluation: dict[str, Any]) -> dbc.Table | None:
         return None
     rows = [html.Tr([html.Td(m.replace("_", " ")), html.Td(f"{frozen[m]:.3f}"), html.Td(f"{tuned[m]:.3f}")]) for m in metrics]
     return dbc.Table([html.Thead(html.Tr([html.Th("held-out metric"), html.Th("frozen features"), html.Th("tuned")])),
-                      html.Tbody(rows)], size="sm", bordered=False, hover=True, id="similarity-evaluation",
+                      html.Tbody(rows)], size="sm", bordered=False, hover=True, id=ids.SIMILARITY_EVALUATION,
                      class_name="small")

@@ -8,7 +8,9 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components import ids
 from components.images import thumb_url
+from core.workspace import Workspace, build_command
 
 BRAND = "Style Atlas"
 
@@ -25,9 +27,9 @@ def navbar(pages: Iterable[Mapping[str, Any]], extra: Any = None) -> dbc.Navbar:
         dbc.Container(
             [
                 dbc.NavbarBrand([html.Span("◆ ", className="brand-mark"), BRAND], href="/", class_name="fw-bold"),
-                dbc.NavbarToggler(id="navbar-toggler"),
+                dbc.NavbarToggler(id=ids.NAVBAR_TOGGLER),
                 dbc.Collapse(dbc.Nav([*links, extra] if extra is not None else links, navbar=True, class_name="ms-auto"),
-                             id="navbar-collapse", navbar=True),
+                             id=ids.NAVBAR_COLLAPSE, navbar=True),
             ],
             fluid=True,
         ),
@@ -62,7 +64,7 @@ def empty_state(title: str, message: str, command: str | None = None, icon: str 
     hint: Any = None
     if command:
         hint = (html.P("The build under way computes it: this page fills in when that step lands.",
-                       className="fw-bold mb-0", id="empty-build-note")
+                       className="fw-bold mb-0", id=ids.EMPTY_BUILD_NOTE)
                 if is_building(workspace_path()) else command_hint(command))
     return html.Div(
         [
@@ -84,6 +86,20 @@ def no_workspace() -> html.Div:
                        command=f"python -m core run --workspace {workspace_path()}")
 
 
+def page_guard(ws: Workspace | None, header: Any, page_id: str, needs: str | None = None,
+               missing: tuple[str, str, str] | None = None) -> html.Div | None:
+    """The whole page when it cannot be drawn, else None: the "no workspace" state, or (``needs``:
+    the artifact the page reads) the empty state ``missing = (title, message, id)`` naming the
+    command that builds it."""
+    if ws is None:
+        return html.Div([header, no_workspace()], id=page_id)
+    if needs is not None and not ws.has(needs):
+        title, message, state_id = missing or ("Not built yet", f"This page needs {needs}.", f"{page_id}-missing")
+        return html.Div([header, empty_state(title, message, command=build_command(needs, ws.root), id=state_id)],
+                        id=page_id)
+    return None
+
+
 def not_found(what: str, ident: str, back_href: str = "/", back_label: str = "Back to the overview") -> html.Div:
     """The view for an unknown item or cluster id in the URL."""
     return html.Div(
@@ -97,7 +113,7 @@ def not_found(what: str, ident: str, back_href: str = "/", back_label: str = "Ba
             dbc.Button(back_label, href=back_href, color="primary", outline=True),
         ],
         className="empty-state text-center",
-        id="not-found",
+        id=ids.NOT_FOUND,
     )
 
 
@@ -135,7 +151,7 @@ def item_card(
             dbc.CardBody(body, class_name="p-2"),
         ],
         class_name="item-card h-100 shadow-sm",
-        id={"type": "item-card", "item": item_id},
+        id={"type": ids.ITEM_CARD_TYPE, "item": item_id},
     )
 
 

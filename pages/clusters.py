@@ -12,9 +12,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import MATCH, Input, Output, State, callback, dcc, html
 
-from components import auth, clusterdata, clusters, ui
+from components import auth, clusterdata, clusters, ids, ui
 from components.data import open_workspace
-from core.workspace import Workspace, build_command
+from core.workspace import Workspace
 
 dash.register_page(__name__, path="/clusters", name="Clusters", title="Style Atlas · Clusters", nav_order=2)
 
@@ -22,35 +22,35 @@ dash.register_page(__name__, path="/clusters", name="Clusters", title="Style Atl
 def _one_cluster(ws: Workspace, c: int) -> html.Div:
     rows = {r["cluster"]: r for r in clusters.cluster_rows(ws)}
     row = rows[c]
-    ids = clusters.member_order(ws, c)
+    item_ids = clusters.member_order(ws, c)
     conf = f"{row['mean_confidence']:.2f}" if row["mean_confidence"] is not None else "—"
     return html.Div(
         [
             dcc.Link("← All clusters", href="/clusters", className="small"),
             ui.page_header(f"Cluster {c}", f"{row['size']} photos · mean confidence {conf} · automatic name “{row['auto_name']}”"),
             html.Div(clusters.name_editor(c, row["name"], row["auto_name"]), className="mb-3"),
-            html.Div(ui.gallery(clusters.confidence_cards(ws, clusters.page_slice(ids, 1))), id="cluster-gallery"),
-            dbc.Pagination(id="cluster-pages", max_value=clusters.page_count(len(ids)), active_page=1,
+            html.Div(ui.gallery(clusters.confidence_cards(ws, clusters.page_slice(item_ids, 1))), id=ids.CLUSTER_GALLERY),
+            dbc.Pagination(id=ids.CLUSTER_PAGES, max_value=clusters.page_count(len(item_ids)), active_page=1,
                            fully_expanded=False, first_last=True, previous_next=True, class_name="mt-3")
-            if len(ids) > clusters.PER_PAGE else None,
-            dcc.Store(id="cluster-current", data=c),
+            if len(item_ids) > clusters.PER_PAGE else None,
+            dcc.Store(id=ids.CLUSTER_CURRENT, data=c),
         ],
-        id="cluster-detail",
+        id=ids.CLUSTER_DETAIL,
     )
 
 
 def _novel(ws: Workspace) -> html.Div:
     assign = clusterdata.assignments(ws)
-    ids = [] if assign is None else assign[assign["novel"]].sort_values("confidence")["item_id"].tolist()
+    item_ids = [] if assign is None else assign[assign["novel"]].sort_values("confidence")["item_id"].tolist()
     body: Any = (
-        ui.gallery(clusters.confidence_cards(ws, ids[:120]), id="novel-gallery")
-        if ids
+        ui.gallery(clusters.confidence_cards(ws, item_ids[:120]), id=ids.NOVEL_GALLERY)
+        if item_ids
         else ui.empty_state("Nothing flagged", "The novelty detector found no unusual photos in this run.")
     )
     return html.Div(
         [
-            html.P(f"{len(ids)} photos sit far from every cluster centre or have a low confidence; "
-                   "they are candidates for a new category." + (" The 120 least typical are shown." if len(ids) > 120 else ""),
+            html.P(f"{len(item_ids)} photos sit far from every cluster centre or have a low confidence; "
+                   "they are candidates for a new category." + (" The 120 least typical are shown." if len(item_ids) > 120 else ""),
                    className="text-muted"),
             body,
         ]
@@ -61,20 +61,17 @@ def layout(cluster: str | None = None, view: str | None = None, **_query: Any) -
     """All clusters, one cluster (``?cluster=<id>``) or the novel items (``?view=novel``)."""
     ws = open_workspace()
     header = ui.page_header("Clusters", "Categories discovered in the collection, without labels.")
-    if ws is None:
-        return html.Div([header, ui.no_workspace()],
-                        id="page-clusters")
-    if not ws.has("clusters/default"):
-        return html.Div([header, ui.empty_state("No clusters yet", "The collection has not been clustered.",
-                                                command=build_command("clusters/default", ws.root),
-                                                id="clusters-missing")], id="page-clusters")
+    guard = ui.page_guard(ws, header, ids.PAGE_CLUSTERS, "clusters/default",
+                          ("No clusters yet", "The collection has not been clustered.", ids.CLUSTERS_MISSING))
+    if guard is not None or ws is None:
+        return guard
     rows = clusters.cluster_rows(ws)
     if cluster is not None:
         c = clusters.parse_cluster(cluster, {r["cluster"] for r in rows})
         if c is None:
             return html.Div(ui.not_found("cluster", str(cluster), back_href="/clusters", back_label="See all clusters"),
-                            id="page-clusters")
-        return html.Div(_one_cluster(ws, c), id="page-clusters")
+                            id=ids.PAGE_CLUSTERS)
+        return html.Div(_one_cluster(ws, c), id=ids.PAGE_CLUSTERS)
     tabs = dbc.Tabs(
         [
             dbc.Tab(
@@ -82,10 +79,10 @@ def layout(cluster: str | None = None, view: str | None = None, **_query: Any) -
                 label=f"All clusters ({len(rows)})",
                 tab_id="all",
             ),
-            dbc.Tab(html.Div(_novel(ws), className="mt-3"), label="Novel items", tab_id="novel", id="novel-tab"),
+            dbc.Tab(html.Div(_novel(ws), className="mt-3"), label="Novel items", tab_id="novel", id=ids.NOVEL_TAB),
         ],
         active_tab="novel" if view == "novel" else "all",
-        id="clusters-tabs",
+        id=ids.CLUSTERS_TABS,
     )
     return html.Div(
         [
@@ -93,16 +90,16 @@ def layout(cluster: str | None = None, view: str | None = None, **_query: Any) -
             dbc.Row(clusters.summary_badges(ws), class_name="g-3 mb-3"),
             tabs,
         ],
-        id="page-clusters",
+        id=ids.PAGE_CLUSTERS,
     )
 
 
 @callback(
-    Output({"type": "cluster-name-status", "cluster": MATCH}, "children"),
-    Input({"type": "cluster-save", "cluster": MATCH}, "n_clicks"),
-    Input({"type": "cluster-name", "cluster": MATCH}, "n_submit"),
-    State({"type": "cluster-name", "cluster": MATCH}, "value"),
-    State({"type": "cluster-name", "cluster": MATCH}, "id"),
+    Output({"type": ids.CLUSTER_NAME_STATUS_TYPE, "cluster": MATCH}, "children"),
+    Input({"type": ids.CLUSTER_SAVE_TYPE, "cluster": MATCH}, "n_clicks"),
+    Input({"type": ids.CLUSTER_NAME_TYPE, "cluster": MATCH}, "n_submit"),
+    State({"type": ids.CLUSTER_NAME_TYPE, "cluster": MATCH}, "value"),
+    State({"type": ids.CLUSTER_NAME_TYPE, "cluster": MATCH}, "id"),
     prevent_initial_call=True,
 )
 def _rename(_clicks: int | None, _submit: int | None, name: str | None, ident: dict[str, Any]) -> Any:
@@ -117,14 +114,14 @@ def _rename(_clicks: int | None, _submit: int | None, name: str | None, ident: d
 
 
 @callback(
-    Output("cluster-gallery", "children"),
-    Input("cluster-pages", "active_page"),
-    State("cluster-current", "data"),
+    Output(ids.CLUSTER_GALLERY, "children"),
+    Input(ids.CLUSTER_PAGES, "active_page"),
+    State(ids.CLUSTER_CURRENT, "data"),
     prevent_initial_call=True,
 )
 def _page(page: int | None, c: int) -> Any:
     ws = open_workspace()
     if ws is None:
         return dash.no_update
-    ids = clusters.member_order(ws, int(c))
-    return ui.gallery(clusters.confidence_cards(ws, clusters.page_slice(ids, page)))
+    item_ids = clusters.member_order(ws, int(c))
+    return ui.gallery(clusters.confidence_cards(ws, clusters.page_slice(item_ids, page)))

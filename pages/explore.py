@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
-from components import auth, clusterdata, explore, ratelimit, ui
+from components import auth, clusterdata, explore, ids, ratelimit, ui
 from components.data import catalog, open_workspace, runs
 from core.workspace import build_command
 
@@ -27,28 +27,28 @@ def _tray_panel() -> dbc.Card:
             dbc.CardHeader(html.Span("Selection tray", className="fw-semibold")),
             dbc.CardBody(
                 [
-                    html.P(explore.tray_summary(0), id="tray-summary", className="small text-muted"),
-                    html.Div(id="tray", className="tray mb-3"),
+                    html.P(explore.tray_summary(0), id=ids.TRAY_SUMMARY, className="small text-muted"),
+                    html.Div(id=ids.TRAY, className="tray mb-3"),
                     dbc.Label("Save the selection as a tag", class_name="small fw-semibold mb-1"),
                     dbc.InputGroup(
                         [
-                            dbc.Input(id="tray-tag-name", placeholder="tag, e.g. summer edit", maxLength=64),
-                            dbc.Button("Save tag", id="tray-save-tag", color="primary"),
+                            dbc.Input(id=ids.TRAY_TAG_NAME, placeholder="tag, e.g. summer edit", maxLength=64),
+                            dbc.Button("Save tag", id=ids.TRAY_SAVE_TAG, color="primary"),
                         ],
                         size="sm",
                         class_name="mb-3",
                     ),
                     dbc.Label("…or as examples of a direction", class_name="small fw-semibold mb-1"),
-                    dbc.Input(id="tray-direction-name", placeholder="direction, e.g. stripes", maxLength=80, size="sm",
+                    dbc.Input(id=ids.TRAY_DIRECTION_NAME, placeholder="direction, e.g. stripes", maxLength=80, size="sm",
                               class_name="mb-1"),
                     dbc.ButtonGroup(
                         [
-                            dbc.Button("Add as positive", id="tray-add-positive", color="success", outline=True, size="sm"),
-                            dbc.Button("Add as negative", id="tray-add-negative", color="danger", outline=True, size="sm"),
+                            dbc.Button("Add as positive", id=ids.TRAY_ADD_POSITIVE, color="success", outline=True, size="sm"),
+                            dbc.Button("Add as negative", id=ids.TRAY_ADD_NEGATIVE, color="danger", outline=True, size="sm"),
                         ],
                         class_name="mb-2 w-100",
                     ),
-                    html.Div(id="tray-message"),
+                    html.Div(id=ids.TRAY_MESSAGE),
                 ]
             ),
         ],
@@ -60,16 +60,11 @@ def layout(map: str | None = None, color: str | None = None, **_query: Any) -> h
     """The map as stored in the workspace; query ``?map=<run>&color=<cluster|label|colour|novelty>``."""
     ws = open_workspace()
     header = ui.page_header("Explore the collection", "Photos that look alike sit together. Hover to preview; lasso to collect.")
-    if ws is None:
-        return html.Div([header, ui.no_workspace()],
-                        id="page-explore")
-    maps = runs(ws, "projection")
-    if not maps:
-        return html.Div(
-            [header, ui.empty_state("No map yet", "The 2-D map of the catalog has not been computed.",
-                                    command=build_command("projection/default", ws.root), id="explore-missing")],
-            id="page-explore",
-        )
+    maps = runs(ws, "projection") if ws is not None else []
+    guard = ui.page_guard(ws, header, ids.PAGE_EXPLORE, None if maps else "projection/default",
+                          ("No map yet", "The 2-D map of the catalog has not been computed.", ids.EXPLORE_MISSING))
+    if guard is not None or ws is None:
+        return guard
     run_id = map if map in maps else maps[0]
     key = explore.current_key(ws, run_id)
     frame = explore.map_frame(key)
@@ -83,9 +78,9 @@ def layout(map: str | None = None, color: str | None = None, **_query: Any) -> h
     ]
     controls = html.Div(
         [
-            dbc.Select(id="explore-map-select", options=[{"label": f"map: {m}", "value": m} for m in maps], value=run_id,
+            dbc.Select(id=ids.EXPLORE_MAP_SELECT, options=[{"label": f"map: {m}", "value": m} for m in maps], value=run_id,
                        size="sm", style={"width": "12rem"}),
-            dbc.RadioItems(id="explore-color", options=options, value=color_by, inline=True,
+            dbc.RadioItems(id=ids.EXPLORE_COLOR, options=options, value=color_by, inline=True,
                            class_name="btn-group btn-group-sm", input_class_name="btn-check",
                            label_class_name="btn btn-outline-primary", label_checked_class_name="active"),
         ],
@@ -108,9 +103,9 @@ def layout(map: str | None = None, color: str | None = None, **_query: Any) -> h
                             dbc.CardBody(
                                 html.Div(
                                     [
-                                        dcc.Graph(id="explore-map", figure=figure, config=GRAPH_CONFIG,
+                                        dcc.Graph(id=ids.EXPLORE_MAP, figure=figure, config=GRAPH_CONFIG,
                                                   clear_on_unhover=True, style={"height": "72vh"}),
-                                        dcc.Tooltip(id="explore-tooltip", direction="right", background_color="white",
+                                        dcc.Tooltip(id=ids.EXPLORE_TOOLTIP, direction="right", background_color="white",
                                                     border_color="#ddd"),
                                     ],
                                     style={"position": "relative"},
@@ -125,12 +120,12 @@ def layout(map: str | None = None, color: str | None = None, **_query: Any) -> h
                 ],
                 class_name="g-3",
             ),
-            dcc.Store(id="explore-key", data=key.to_dict(color_by)),
-            dcc.Store(id="tray-ids", data=[]),
-            dcc.Location(id="explore-nav", refresh="callback-nav"),
-            dcc.Store(id="explore-url-sync"),
+            dcc.Store(id=ids.EXPLORE_KEY, data=key.to_dict(color_by)),
+            dcc.Store(id=ids.TRAY_IDS, data=[]),
+            dcc.Location(id=ids.EXPLORE_NAV, refresh="callback-nav"),
+            dcc.Store(id=ids.EXPLORE_URL_SYNC),
         ],
-        id="page-explore",
+        id=ids.PAGE_EXPLORE,
     )
 
 
@@ -148,18 +143,18 @@ clientside_callback(
         return window.dash_clientside.no_update;
     }
     """,
-    Output("explore-url-sync", "data"),
-    Input("explore-map-select", "value"),
-    Input("explore-color", "value"),
+    Output(ids.EXPLORE_URL_SYNC, "data"),
+    Input(ids.EXPLORE_MAP_SELECT, "value"),
+    Input(ids.EXPLORE_COLOR, "value"),
     prevent_initial_call=True,
 )
 
 
 @callback(
-    Output("explore-map", "figure"),
-    Output("explore-key", "data"),
-    Input("explore-map-select", "value"),
-    Input("explore-color", "value"),
+    Output(ids.EXPLORE_MAP, "figure"),
+    Output(ids.EXPLORE_KEY, "data"),
+    Input(ids.EXPLORE_MAP_SELECT, "value"),
+    Input(ids.EXPLORE_COLOR, "value"),
     prevent_initial_call=True,
 )
 def _redraw(run_id: str, color_by: str) -> tuple[Any, Any]:
@@ -173,11 +168,11 @@ def _redraw(run_id: str, color_by: str) -> tuple[Any, Any]:
 
 
 @callback(
-    Output("explore-tooltip", "show"),
-    Output("explore-tooltip", "bbox"),
-    Output("explore-tooltip", "children"),
-    Input("explore-map", "hoverData"),
-    State("explore-key", "data"),
+    Output(ids.EXPLORE_TOOLTIP, "show"),
+    Output(ids.EXPLORE_TOOLTIP, "bbox"),
+    Output(ids.EXPLORE_TOOLTIP, "children"),
+    Input(ids.EXPLORE_MAP, "hoverData"),
+    State(ids.EXPLORE_KEY, "data"),
 )
 def _hover(hover_data: dict[str, Any] | None, key: dict[str, Any] | None) -> tuple[Any, Any, Any]:
     ws = open_workspace()
@@ -191,11 +186,11 @@ def _hover(hover_data: dict[str, Any] | None, key: dict[str, Any] | None) -> tup
 
 
 @callback(
-    Output("tray-ids", "data"),
-    Output("tray", "children"),
-    Output("tray-summary", "children"),
-    Input("explore-map", "selectedData"),
-    State("explore-key", "data"),
+    Output(ids.TRAY_IDS, "data"),
+    Output(ids.TRAY, "children"),
+    Output(ids.TRAY_SUMMARY, "children"),
+    Input(ids.EXPLORE_MAP, "selectedData"),
+    State(ids.EXPLORE_KEY, "data"),
     prevent_initial_call=True,
 )
 def _select(selected: dict[str, Any] | None, key: dict[str, Any] | None) -> tuple[Any, Any, Any]:
@@ -204,41 +199,41 @@ def _select(selected: dict[str, Any] | None, key: dict[str, Any] | None) -> tupl
         return [], [], explore.tray_summary(0)
     map_key = explore.MapKey.from_dict(key, ws)
     rows = explore.cached_trace_rows(map_key, key.get("color_by"))
-    ids = explore.selected_ids(explore.map_frame(map_key), rows, selected)
+    item_ids = explore.selected_ids(explore.map_frame(map_key), rows, selected)
     cat = catalog(ws)
-    cards = [ui.item_card(i, cat.label(i) if cat else None) for i in ids[: explore.TRAY_SHOWN]]
-    return ids, ui.gallery(cards, min_width=84, id="tray-gallery") if cards else [], explore.tray_summary(len(ids))
+    cards = [ui.item_card(i, cat.label(i) if cat else None) for i in item_ids[: explore.TRAY_SHOWN]]
+    return item_ids, ui.gallery(cards, min_width=84, id=ids.TRAY_GALLERY) if cards else [], explore.tray_summary(len(item_ids))
 
 
 @callback(
-    Output("tray-message", "children"),
-    Input("tray-save-tag", "n_clicks"),
-    Input("tray-add-positive", "n_clicks"),
-    Input("tray-add-negative", "n_clicks"),
-    State("tray-ids", "data"),
-    State("tray-tag-name", "value"),
-    State("tray-direction-name", "value"),
+    Output(ids.TRAY_MESSAGE, "children"),
+    Input(ids.TRAY_SAVE_TAG, "n_clicks"),
+    Input(ids.TRAY_ADD_POSITIVE, "n_clicks"),
+    Input(ids.TRAY_ADD_NEGATIVE, "n_clicks"),
+    State(ids.TRAY_IDS, "data"),
+    State(ids.TRAY_TAG_NAME, "value"),
+    State(ids.TRAY_DIRECTION_NAME, "value"),
     prevent_initial_call=True,
 )
-def _save(_t: int | None, _p: int | None, _n: int | None, ids: list[str], tag: str | None, direction: str | None) -> Any:
+def _save(_t: int | None, _p: int | None, _n: int | None, item_ids: list[str], tag: str | None, direction: str | None) -> Any:
     ws = open_workspace()
     if ws is None:
         return ui.alert("The workspace is missing.", "danger")
-    action = {"tray-save-tag": "tag", "tray-add-positive": "positive", "tray-add-negative": "negative"}[ctx.triggered_id]
+    action = {ids.TRAY_SAVE_TAG: "tag", ids.TRAY_ADD_POSITIVE: "positive", ids.TRAY_ADD_NEGATIVE: "negative"}[ctx.triggered_id]
     scratch: str | None = None
     if not auth.is_editor():  # a viewer's tray goes to their own scratch space
         scratch = auth.scratch_id(create=True)
         refused = ratelimit.refusal("scratch") if scratch else "Saving needs a session; reload the page."
         if refused:
-            return ui.alert(refused, "warning", id="tray-alert")
-    message, colour = explore.save_tray(ws, ids or [], action, tag if action == "tag" else direction, scratch)
-    return ui.alert(message, colour, id="tray-alert")
+            return ui.alert(refused, "warning", id=ids.TRAY_ALERT)
+    message, colour = explore.save_tray(ws, item_ids or [], action, tag if action == "tag" else direction, scratch)
+    return ui.alert(message, colour, id=ids.TRAY_ALERT)
 
 
 @callback(
-    Output("explore-nav", "href"),
-    Input("explore-map", "clickData"),
-    State("explore-key", "data"),
+    Output(ids.EXPLORE_NAV, "href"),
+    Input(ids.EXPLORE_MAP, "clickData"),
+    State(ids.EXPLORE_KEY, "data"),
     prevent_initial_call=True,
 )
 def _open(click: dict[str, Any] | None, key: dict[str, Any] | None) -> Any:

@@ -7,23 +7,23 @@ from typing import Any
 import dash
 from dash import Input, Output, State, callback, html, no_update
 
-from components import auth, item
+from components import auth, ids, item
 from components.data import open_workspace
 
 dash.register_page(__name__, path_template="/item/<item_id>", name="Item", title="Style Atlas · Item")
 
 
 def layout(item_id: str = "", **_query: Any) -> html.Div:
-    return html.Div(item.render(open_workspace(), item_id), id="page-item")
+    return html.Div(item.render(open_workspace(), item_id), id=ids.PAGE_ITEM)
 
 
 @callback(
-    Output("item-tags", "children"),
-    Output("item-tag-message", "children"),
-    Output("item-tag-input", "value"),
-    Input("item-tag-add", "n_clicks"),
-    Input("item-tag-input", "n_submit"),
-    State("item-tag-input", "value"),
+    Output(ids.ITEM_TAGS, "children"),
+    Output(ids.ITEM_TAG_MESSAGE, "children"),
+    Output(ids.ITEM_TAG_INPUT, "value"),
+    Input(ids.ITEM_TAG_ADD, "n_clicks"),
+    Input(ids.ITEM_TAG_INPUT, "n_submit"),
+    State(ids.ITEM_TAG_INPUT, "value"),
     State("_pages_location", "pathname"),
     prevent_initial_call=True,
 )

@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, html
 
-from components import auth, jobs, overview, ui
+from components import auth, ids, jobs, overview, ui
 from components.data import open_workspace
 from components.settings import workspace_path
 
@@ -26,17 +26,17 @@ def _build_card(steps: list[tuple[str, str]]) -> dbc.Card:
                                   html.Div("Runs " + ", ".join(label for _, label in steps)
                                            + " in the background; it can take a few minutes.",
                                            className="small text-muted")]),
-                        dbc.Button("Build now", id="build-missing", color="primary"),
+                        dbc.Button("Build now", id=ids.BUILD_MISSING, color="primary"),
                     ],
                     className="d-flex justify-content-between align-items-center gap-3",
                 ),
-                dbc.Progress(id="build-progress", value=0, striped=True, animated=True, class_name="mt-2",
+                dbc.Progress(id=ids.BUILD_PROGRESS, value=0, striped=True, animated=True, class_name="mt-2",
                              style={"height": "1.2rem"}),
-                html.Div(id="build-result", className="mt-2"),
+                html.Div(id=ids.BUILD_RESULT, className="mt-2"),
             ]
         ),
         class_name="shadow-sm mb-4",
-        id="build-card",
+        id=ids.BUILD_CARD,
     )
 
 
@@ -52,21 +52,21 @@ def layout(**_query: Any) -> html.Div:
             _build_card(steps) if steps and auth.is_editor() else None,
             overview.render(summary),
         ],
-        id="page-overview",
+        id=ids.PAGE_OVERVIEW,
     )
 
 
 @callback(
-    Output("build-result", "children"),
-    Input("build-missing", "n_clicks"),
+    Output(ids.BUILD_RESULT, "children"),
+    Input(ids.BUILD_MISSING, "n_clicks"),
     background=True,
-    running=[(Output("build-missing", "disabled"), True, False)],
-    progress=[Output("build-progress", "value"), Output("build-progress", "label")],
+    running=[(Output(ids.BUILD_MISSING, "disabled"), True, False)],
+    progress=[Output(ids.BUILD_PROGRESS, "value"), Output(ids.BUILD_PROGRESS, "label")],
     prevent_initial_call=True,
 )
 def _build(set_progress: Any, _clicks: int | None) -> Any:
     if (refused := auth.refusal("start a build")) is not None:
-        return ui.alert(refused, "warning", id="build-refused")
+        return ui.alert(refused, "warning", id=ids.BUILD_REFUSED)
 
     def report(done: int, total: int, label: str) -> None:
         pct = int(100 * done / total) if total else 100

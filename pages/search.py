@@ -9,10 +9,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from components import auth, clusterdata, ratelimit, search, ui
+from components import auth, clusterdata, ids, ratelimit, search, ui
 from components.data import catalog, open_workspace
 from components.settings import max_upload_bytes
-from core.workspace import build_command
 
 dash.register_page(__name__, path="/search", name="Search", title="Style Atlas · Search", nav_order=4)
 
@@ -26,21 +25,21 @@ def _query_panel() -> dbc.Card:
                     dcc.Upload(
                         html.Div([html.Div("Drop a photo here", className="fw-semibold"),
                                   html.Div("or click to choose one (JPEG, PNG, WebP)", className="small text-muted")]),
-                        id="search-upload",
+                        id=ids.SEARCH_UPLOAD,
                         accept="image/*",
                         multiple=False,
                         className="upload-zone mb-2",
                     ),
                     dbc.InputGroup(
                         [
-                            dbc.Input(id="search-url", placeholder="…or paste an image address (https://…)", type="url"),
-                            dbc.Button("Search", id="search-url-go", color="primary"),
+                            dbc.Input(id=ids.SEARCH_URL, placeholder="…or paste an image address (https://…)", type="url"),
+                            dbc.Button("Search", id=ids.SEARCH_URL_GO, color="primary"),
                         ],
                         size="sm",
                         class_name="mb-3",
                     ),
-                    html.Div(id="search-query-view"),
-                    dcc.Loading(html.Div(id="search-query-cluster", className="small text-muted"), type="dot",
+                    html.Div(id=ids.SEARCH_QUERY_VIEW),
+                    dcc.Loading(html.Div(id=ids.SEARCH_QUERY_CLUSTER, className="small text-muted"), type="dot",
                                 delay_show=300),
                 ]
             ),
@@ -56,14 +55,14 @@ def _sliders(dirs: list[dict[str, Any]], problems: list[str]) -> dbc.Card:
         auc = d.get("auc")
         detail = ("yours, only you see it" if d["mine"] else f"{d.get('source')}") + (
             f" · AUC {auc:.2f}" if isinstance(auc, int | float) else "")
-        share = (dbc.Button("Share", id={"type": "dir-promote", "name": d["name"]}, size="sm", color="link",
+        share = (dbc.Button("Share", id={"type": ids.DIR_PROMOTE_TYPE, "name": d["name"]}, size="sm", color="link",
                             class_name="p-0 ms-2 small") if d["mine"] and editor else None)
         rows.append(
             html.Div(
                 [
                     html.Div([html.Span(d["name"], className="fw-semibold"), html.Span(detail, className="small text-muted ms-2"),
                               share]),
-                    dcc.Slider(id={"type": "dir-slider", "name": d["key"]}, min=search.SLIDER_MIN, max=search.SLIDER_MAX,
+                    dcc.Slider(id={"type": ids.DIR_SLIDER_TYPE, "name": d["key"]}, min=search.SLIDER_MIN, max=search.SLIDER_MAX,
                                step=0.1, value=0, marks={-2: "−2", -1: "−1", 0: "0", 1: "+1", 2: "+2"},
                                updatemode="mouseup"),
                 ],
@@ -76,9 +75,9 @@ def _sliders(dirs: list[dict[str, Any]], problems: list[str]) -> dbc.Card:
     notes = [dbc.Alert(p, color="warning", class_name="small py-1 mb-1") for p in problems]
     return dbc.Card(
         [dbc.CardHeader(html.Span("Steer the results", className="fw-semibold")),
-         dbc.CardBody([*rows, *notes, html.Div(id="search-promote-message")])],
+         dbc.CardBody([*rows, *notes, html.Div(id=ids.SEARCH_PROMOTE_MESSAGE)])],
         class_name="shadow-sm",
-        id="search-directions",
+        id=ids.SEARCH_DIRECTIONS,
     )
 
 
@@ -86,13 +85,10 @@ def layout(item: str | None = None, **_query: Any) -> html.Div:
     """Search; ``?item=<id>`` starts from a catalog item."""
     ws = open_workspace()
     header = ui.page_header("Find similar pieces", "Start from a photo, an address or any item in the catalog.")
-    if ws is None:
-        return html.Div([header, ui.no_workspace()],
-                        id="page-search")
-    if not ws.has("similarity/default"):
-        return html.Div([header, ui.empty_state("No similarity index yet", "Search needs the tuned similarity index.",
-                                                command=build_command("similarity/default", ws.root),
-                                                id="search-missing")], id="page-search")
+    guard = ui.page_guard(ws, header, ids.PAGE_SEARCH, "similarity/default",
+                          ("No similarity index yet", "Search needs the tuned similarity index.", ids.SEARCH_MISSING))
+    if guard is not None or ws is None:
+        return guard
     dirs, problems = search.directions(ws, auth.scratch_id())
     initial: dict[str, Any] | None = None
     message: Any = None
@@ -100,7 +96,7 @@ def layout(item: str | None = None, **_query: Any) -> html.Div:
         try:
             initial = search.query_from_item(ws, item)
         except search.SearchError as exc:
-            message = ui.alert(str(exc), "warning", id="search-message-alert")
+            message = ui.alert(str(exc), "warning", id=ids.SEARCH_MESSAGE_ALERT)
     return html.Div(
         [
             header,
@@ -109,29 +105,29 @@ def layout(item: str | None = None, **_query: Any) -> html.Div:
                     dbc.Col([_query_panel(), _sliders(dirs, problems)], lg=4),
                     dbc.Col(
                         [
-                            html.Div(message, id="search-message"),
-                            html.Div(id="search-summary", className="small text-muted mb-2"),
-                            dcc.Loading(html.Div(id="search-results"), type="dot", delay_show=400),
+                            html.Div(message, id=ids.SEARCH_MESSAGE),
+                            html.Div(id=ids.SEARCH_SUMMARY, className="small text-muted mb-2"),
+                            dcc.Loading(html.Div(id=ids.SEARCH_RESULTS), type="dot", delay_show=400),
                         ],
                         lg=8,
                     ),
                 ],
                 class_name="g-3",
             ),
-            dcc.Store(id="search-query", data=initial),
+            dcc.Store(id=ids.SEARCH_QUERY, data=initial),
         ],
-        id="page-search",
+        id=ids.PAGE_SEARCH,
     )
 
 
 @callback(
-    Output("search-query", "data"),
-    Output("search-message", "children"),
-    Input("search-upload", "contents"),
-    Input("search-url-go", "n_clicks"),
-    Input("search-url", "n_submit"),
-    State("search-upload", "filename"),
-    State("search-url", "value"),
+    Output(ids.SEARCH_QUERY, "data"),
+    Output(ids.SEARCH_MESSAGE, "children"),
+    Input(ids.SEARCH_UPLOAD, "contents"),
+    Input(ids.SEARCH_URL_GO, "n_clicks"),
+    Input(ids.SEARCH_URL, "n_submit"),
+    State(ids.SEARCH_UPLOAD, "filename"),
+    State(ids.SEARCH_URL, "value"),
     prevent_initial_call=True,
 )
 def _new_query(contents: str | None, _go: int | None, _submit: int | None, filename: str | None,
@@ -140,35 +136,35 @@ def _new_query(contents: str | None, _go: int | None, _submit: int | None, filen
     if ws is None:
         return no_update, ui.alert("The workspace is missing.", "danger")
     if (refused := ratelimit.refusal("query")) is not None:
-        return no_update, ui.alert(refused, "warning", id="search-message-alert")
+        return no_update, ui.alert(refused, "warning", id=ids.SEARCH_MESSAGE_ALERT)
     try:
-        if ctx.triggered_id == "search-upload":
+        if ctx.triggered_id == ids.SEARCH_UPLOAD:
             data = search.decode_upload(contents, max_upload_bytes())
             q = search.query_from_bytes(ws, data, filename or "upload")
         else:
             q, _ = search.query_from_url(ws, url, max_upload_bytes())
     except search.SearchError as exc:
-        return no_update, ui.alert(str(exc), "danger", id="search-message-alert")
+        return no_update, ui.alert(str(exc), "danger", id=ids.SEARCH_MESSAGE_ALERT)
     return q, None
 
 
 @callback(
-    Output("search-results", "children"),
-    Output("search-summary", "children"),
-    Output("search-query-view", "children"),
-    Input("search-query", "data"),
-    Input({"type": "dir-slider", "name": ALL}, "value"),
-    State({"type": "dir-slider", "name": ALL}, "id"),
+    Output(ids.SEARCH_RESULTS, "children"),
+    Output(ids.SEARCH_SUMMARY, "children"),
+    Output(ids.SEARCH_QUERY_VIEW, "children"),
+    Input(ids.SEARCH_QUERY, "data"),
+    Input({"type": ids.DIR_SLIDER_TYPE, "name": ALL}, "value"),
+    State({"type": ids.DIR_SLIDER_TYPE, "name": ALL}, "id"),
 )
-def _results(q: dict[str, Any] | None, values: list[float | None], ids: list[dict[str, str]]) -> tuple[Any, Any, Any]:
+def _results(q: dict[str, Any] | None, values: list[float | None], slider_ids: list[dict[str, str]]) -> tuple[Any, Any, Any]:
     if not q:
         return (ui.empty_state("No query yet", "Drop a photo, paste an address, or use “Find similar” on any item.",
-                               icon="⌕", id="search-empty"), None, None)
+                               icon="⌕", id=ids.SEARCH_EMPTY), None, None)
     ws = open_workspace()
     if ws is None:
         return no_update, no_update, no_update
     t0 = time.perf_counter()
-    weights = search.clean_weights([i["name"] for i in ids], values)
+    weights = search.clean_weights([i["name"] for i in slider_ids], values)
     try:
         results = search.search(ws, q, weights, scratch=auth.scratch_id())
     except search.SearchError as exc:
@@ -180,30 +176,30 @@ def _results(q: dict[str, Any] | None, values: list[float | None], ids: list[dic
     summary = f"{len(results)} results" + (f" shifted by {shift}" if shift else "") + f" · {ms:.0f} ms"
     view = html.Div(
         [
-            html.Img(src=q.get("preview"), className="query-image mb-2", id="search-query-image") if q.get("preview") else None,
+            html.Img(src=q.get("preview"), className="query-image mb-2", id=ids.SEARCH_QUERY_IMAGE) if q.get("preview") else None,
             html.Div(q.get("title") or "", className="fw-semibold text-truncate"),
             dcc.Link("Open item", href=f"/item/{q['item_id']}", className="small")
             if q.get("item_id") and q["item_id"] in cat else None,
         ]
     )
-    return ui.gallery(cards, id="search-gallery"), summary, view
+    return ui.gallery(cards, id=ids.SEARCH_GALLERY), summary, view
 
 
 @callback(
-    Output("search-query-cluster", "children"),
-    Input("search-query", "data"),
+    Output(ids.SEARCH_QUERY_CLUSTER, "children"),
+    Input(ids.SEARCH_QUERY, "data"),
 )
 def _cluster(q: dict[str, Any] | None) -> Any:
     ws = open_workspace()
     if ws is None or not q or not ws.has("clusters/default"):
         return None
     text = search.cluster_text(search.query_cluster(ws, q), clusterdata.display_names(ws))
-    return html.Span(text, id="search-cluster-text") if text else None
+    return html.Span(text, id=ids.SEARCH_CLUSTER_TEXT) if text else None
 
 
 @callback(
-    Output("search-promote-message", "children"),
-    Input({"type": "dir-promote", "name": ALL}, "n_clicks"),
+    Output(ids.SEARCH_PROMOTE_MESSAGE, "children"),
+    Input({"type": ids.DIR_PROMOTE_TYPE, "name": ALL}, "n_clicks"),
     prevent_initial_call=True,
 )
 def _promote(clicks: list[int | None]) -> Any:
@@ -211,9 +207,9 @@ def _promote(clicks: list[int | None]) -> Any:
     if not any(clicks) or not isinstance(ctx.triggered_id, dict):
         return no_update
     if (refused := auth.refusal("share directions")) is not None:
-        return ui.alert(refused, "warning", id="promote-alert")
+        return ui.alert(refused, "warning", id=ids.PROMOTE_ALERT)
     ws = open_workspace()
     if ws is None:
         return ui.alert("The workspace is missing.", "danger")
     message, colour = search.promote(ws, auth.scratch_id(), str(ctx.triggered_id["name"]))
-    return ui.alert(message, colour, id="promote-alert")
+    return ui.alert(message, colour, id=ids.PROMOTE_ALERT)

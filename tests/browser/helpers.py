@@ -5,7 +5,9 @@ from __future__ import annotations
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
-MAP = "#explore-map .js-plotly-plot"
+from components import ids
+
+MAP = f"#{ids.EXPLORE_MAP} .js-plotly-plot"
 
 _POINT_JS = """
 var gd = document.querySelector(arguments[0]);

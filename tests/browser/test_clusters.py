@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
+from components import ids
 from tests.browser.conftest import console_errors, screenshot
 
 pytestmark = pytest.mark.browser
@@ -26,6 +27,6 @@ def test_renamed_cluster_keeps_its_name(atlas) -> None:
     atlas.wait_for_element("#cluster-card-0 input", timeout=30)
     assert atlas.find_element("#cluster-card-0 input").get_attribute("value") == "Weekend essentials"
     atlas.wait_for_page(url=atlas.server_url + "/explore?color=cluster")
-    atlas.wait_for_contains_text("#explore-map", "Weekend essentials", timeout=30)
+    atlas.wait_for_contains_text("#" + ids.EXPLORE_MAP, "Weekend essentials", timeout=30)
     screenshot(atlas, "clusters-renamed")
     assert console_errors(atlas) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from components import ids
 from tests.browser.conftest import console_errors, screenshot
 
 pytestmark = pytest.mark.browser
@@ -19,16 +20,16 @@ def _visit(duo, path: str, selector: str, name: str) -> None:
 
 def test_every_page_loads(atlas, app_workspace) -> None:
     item_id = app_workspace.items()["item_id"].iloc[0]
-    _visit(atlas, "/", "#overview-samples img", "overview")
-    assert "photos" in atlas.find_element("#stat-items").text.lower()
-    _visit(atlas, "/explore", "#explore-map .js-plotly-plot", "explore")
-    _visit(atlas, "/clusters", "#clusters-tabs", "clusters")
-    _visit(atlas, "/clusters?cluster=0", "#cluster-gallery .item-card", "cluster-detail")
-    _visit(atlas, "/clusters?view=novel", "#clusters-tabs", "clusters-novel")
+    _visit(atlas, "/", f"#{ids.OVERVIEW_SAMPLES} img", "overview")
+    assert "photos" in atlas.find_element("#" + ids.STAT_ITEMS).text.lower()
+    _visit(atlas, "/explore", f"#{ids.EXPLORE_MAP} .js-plotly-plot", "explore")
+    _visit(atlas, "/clusters", "#" + ids.CLUSTERS_TABS, "clusters")
+    _visit(atlas, "/clusters?cluster=0", f"#{ids.CLUSTER_GALLERY} .item-card", "cluster-detail")
+    _visit(atlas, "/clusters?view=novel", "#" + ids.CLUSTERS_TABS, "clusters-novel")
     _visit(atlas, "/training", "#cluster-history", "training")
-    _visit(atlas, "/search", "#search-empty", "search")
-    _visit(atlas, f"/item/{item_id}", "#detail-image", "item")
-    atlas.wait_for_element("#item-neighbours .item-card")
+    _visit(atlas, "/search", "#" + ids.SEARCH_EMPTY, "search")
+    _visit(atlas, f"/item/{item_id}", "#" + ids.DETAIL_IMAGE, "item")
+    atlas.wait_for_element(f"#{ids.ITEM_NEIGHBOURS} .item-card")
     # the navbar is built from the page registry
     nav = [a.text for a in atlas.find_elements(".navbar .nav-link")]
     assert nav == ["Overview", "Explore", "Clusters", "Training", "Search"]
@@ -46,7 +47,7 @@ def test_every_page_loads(atlas, app_workspace) -> None:
 )
 def test_unknown_ids_show_not_found(atlas, path: str, text: str) -> None:
     atlas.wait_for_page(url=atlas.server_url + path)
-    atlas.wait_for_contains_text("#not-found", text, timeout=20)
+    atlas.wait_for_contains_text("#" + ids.NOT_FOUND, text, timeout=20)
     assert console_errors(atlas) == []
 
 
@@ -55,7 +56,7 @@ def test_missing_workspace_says_what_to_run(dash_duo, tmp_path, monkeypatch) -> 
 
     monkeypatch.setenv("STYLE_ATLAS_WORKSPACE", str(tmp_path / "nothing-here"))
     dash_duo.start_server(app)
-    dash_duo.wait_for_contains_text("#overview-empty", "python -m core run --workspace", timeout=20)
+    dash_duo.wait_for_contains_text("#" + ids.OVERVIEW_EMPTY, "python -m core run --workspace", timeout=20)
     screenshot(dash_duo, "overview-missing-workspace")
     assert console_errors(dash_duo) == []
 
@@ -75,15 +76,15 @@ def test_build_banner_follows_a_first_start_build(dash_duo, tmp_path, monkeypatc
     write_status(ws, BuildStatus("building", step="embed efficientnet-lite0", done=540, total=1791,
                                  steps_done=["ingest"], started=started, pid=os.getpid()))
     dash_duo.start_server(app)
-    dash_duo.wait_for_contains_text("#build-step", "embed efficientnet-lite0 — 540 / 1,791", timeout=20)
-    assert "Done: ingest." in dash_duo.find_element("#build-state-building").text
-    dash_duo.wait_for_contains_text("#overview-empty", "being built", timeout=20)  # not "run this command"
+    dash_duo.wait_for_contains_text("#" + ids.BUILD_STEP, "embed efficientnet-lite0 — 540 / 1,791", timeout=20)
+    assert "Done: ingest." in dash_duo.find_element("#" + ids.BUILD_STATE_BUILDING).text
+    dash_duo.wait_for_contains_text("#" + ids.OVERVIEW_EMPTY, "being built", timeout=20)  # not "run this command"
     dash_duo.wait_for_page(url=dash_duo.server_url + "/explore")
-    dash_duo.wait_for_contains_text("#empty-build-note", "The build under way computes it", timeout=20)
+    dash_duo.wait_for_contains_text("#" + ids.EMPTY_BUILD_NOTE, "The build under way computes it", timeout=20)
     screenshot(dash_duo, "build-banner")
     write_status(ws, BuildStatus("done", steps_done=["ingest", "embed efficientnet-lite0"], started=started,
                                  pid=os.getpid()))
-    dash_duo.wait_for_contains_text("#build-state-done", "The demo catalog is ready", timeout=20)
+    dash_duo.wait_for_contains_text("#" + ids.BUILD_STATE_DONE, "The demo catalog is ready", timeout=20)
     assert console_errors(dash_duo) == []
 
 
@@ -112,10 +113,10 @@ def test_an_interrupted_build_resumes_from_the_banner(dash_duo, small_workspace,
                                    pid=gone.pid, source=str(demo_subset_csv)))
     monkeypatch.setenv("STYLE_ATLAS_WORKSPACE", str(root))
     dash_duo.start_server(app)
-    dash_duo.wait_for_contains_text("#build-state-failed", "stopped before it finished", timeout=20)
-    dash_duo.find_element("#build-resume").click()
-    dash_duo.wait_for_element("#build-state-building", timeout=20)
-    dash_duo.wait_for_contains_text("#build-state-done", "The demo catalog is ready", timeout=300)
+    dash_duo.wait_for_contains_text("#" + ids.BUILD_STATE_FAILED, "stopped before it finished", timeout=20)
+    dash_duo.find_element("#" + ids.BUILD_RESUME).click()
+    dash_duo.wait_for_element("#" + ids.BUILD_STATE_BUILDING, timeout=20)
+    dash_duo.wait_for_contains_text("#" + ids.BUILD_STATE_DONE, "The demo catalog is ready", timeout=300)
     assert missing_artifacts(root) == []
     status = read_status(root)
     assert status is not None and status.state == "done" and status.source == str(demo_subset_csv)

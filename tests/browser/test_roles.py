@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
+from components import ids
 from tests.browser.conftest import console_errors, screenshot
 from tests.components.callbacks import EDITOR, PASSWORD, enable_hosted
 
@@ -18,11 +19,11 @@ def test_editor_renames_and_a_viewer_only_sees_it(atlas, monkeypatch: pytest.Mon
     atlas.driver.set_window_size(1400, 1000)
     atlas.wait_for_page(url=atlas.server_url + "/clusters?cluster=1")
     assert atlas.wait_for_element(NAME_BOX, timeout=30).get_attribute("disabled") is not None  # a viewer
-    atlas.find_element("#nav-signin").click()
-    atlas.wait_for_element("#signin-username", timeout=20).send_keys(EDITOR)
-    atlas.find_element("#signin-password").send_keys(PASSWORD)
-    atlas.find_element("#signin-submit").click()
-    atlas.wait_for_text_to_equal("#nav-editor", f"Editor: {EDITOR}", timeout=20)
+    atlas.find_element("#" + ids.NAV_SIGNIN).click()
+    atlas.wait_for_element("#" + ids.SIGNIN_USERNAME, timeout=20).send_keys(EDITOR)
+    atlas.find_element("#" + ids.SIGNIN_PASSWORD).send_keys(PASSWORD)
+    atlas.find_element("#" + ids.SIGNIN_SUBMIT).click()
+    atlas.wait_for_text_to_equal("#" + ids.NAV_EDITOR, f"Editor: {EDITOR}", timeout=20)
     atlas.wait_for_page(url=atlas.server_url + "/clusters?cluster=1")
     box = atlas.wait_for_element(NAME_BOX, timeout=30)
     assert box.get_attribute("disabled") is None
@@ -31,8 +32,8 @@ def test_editor_renames_and_a_viewer_only_sees_it(atlas, monkeypatch: pytest.Mon
     atlas.driver.find_element(By.CSS_SELECTOR, '#cluster-detail button[id*="cluster-save"]').click()
     atlas.wait_for_text_to_equal("#rename-status-1", "Saved.", timeout=20)
     screenshot(atlas, "roles-editor-renamed")
-    atlas.find_element("#nav-signout").click()
-    atlas.wait_for_element("#nav-signin", timeout=20)
+    atlas.find_element("#" + ids.NAV_SIGNOUT).click()
+    atlas.wait_for_element("#" + ids.NAV_SIGNIN, timeout=20)
     atlas.wait_for_page(url=atlas.server_url + "/clusters?cluster=1")
     box = atlas.wait_for_element(NAME_BOX, timeout=30)
     assert box.get_attribute("value") == "Signed-in pick"
