@@ -173,9 +173,12 @@ class FeatureExtractor:
     probabilities (B, 1000) (None for the colour histogram, whose ``x`` is already (B, 512)).
     """
 
-    def __init__(self, name: str = DEFAULT_BACKBONE, weights_path: str | None = None) -> None:
+    def __init__(self, name: str = DEFAULT_BACKBONE, weights_path: str | None = None, runtime: str = "auto") -> None:
+        from core.runtime import resolve
+
         self.spec = get_spec(name)
         self.weights_path = weights_path
+        self.runtime = resolve(runtime)  # the numeric runtime of the pass (core.runtime)
 
     @property
     def model(self) -> torch.nn.Module | None:
@@ -198,8 +201,12 @@ class FeatureExtractor:
         model: Any = self.model
         if model is None:
             return [x.float() for _ in grids], None
+        from core.runtime import autocast
+
         with torch.inference_mode():
-            fmap = model.extract_features(x.contiguous(memory_format=torch.channels_last))
+            with autocast(self.runtime):
+                fmap = model.extract_features(x.contiguous(memory_format=torch.channels_last))
+            fmap = fmap.float()  # pooling, the classifier and the stored features stay fp32
             pooled = fmap.mean(dim=(2, 3))
             probs = torch.softmax(model._fc(pooled), dim=1)
             feats = [pooled.contiguous() if g == 1 else F.adaptive_avg_pool2d(fmap, g).flatten(1).contiguous()

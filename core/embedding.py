@@ -46,6 +46,7 @@ class EmbedConfig:
     # only competes with the forward pass (measured in bench/bench_embedding.py).
     workers: int = field(default_factory=lambda: default_workers())
     threads: int = 0  # torch intra-op threads (0: torch's default)
+    runtime: str = "auto"  # numeric runtime of the forward pass (core.runtime.RUNTIMES); auto: per CPU
 
     def cache_key(self) -> CacheKey:
         return CacheKey(self.backbone, PREPROCESS_VERSION, self.n_views, self.view_seed)
@@ -140,7 +141,7 @@ def embed_workspace(
         raise MissingArtifactError(
             f"workspace {ws.root} has no items to embed; add images with `{build_command('items', ws.root)}`"
         )
-    extractor = FeatureExtractor(cfg.backbone)
+    extractor = FeatureExtractor(cfg.backbone, runtime=cfg.runtime)
     _ = extractor.model  # fail early (e.g. missing B3 weights), before any work
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -203,7 +204,12 @@ def _rows(a: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
 
 
 def _artifact_config(cfg: EmbedConfig) -> dict[str, Any]:
-    return {**asdict(cfg), "preprocess_version": PREPROCESS_VERSION, "spec": asdict(get_spec(cfg.backbone))}
+    """The features record's config: the settings, the runtime the pass resolved to on this
+    machine (``runtime_used``), the preprocessing version and the backbone's spec."""
+    from core.runtime import resolve
+
+    return {**asdict(cfg), "runtime_used": resolve(cfg.runtime), "preprocess_version": PREPROCESS_VERSION,
+            "spec": asdict(get_spec(cfg.backbone))}
 
 
 def _same_settings(rec: dict[str, Any] | None, cfg: EmbedConfig) -> bool:
