@@ -70,6 +70,59 @@ def tag_badges(tags: list[str]) -> list[Any]:
     return [dbc.Badge(t, color="info", class_name="me-1 tag-badge") for t in tags]
 
 
+def _details_table(meta: dict[str, Any]) -> dbc.Table:
+    """The item's catalog columns and its dominant colour."""
+    swatch = meta.get("dominant_colour", "#999999")
+    return dbc.Table(
+        html.Tbody([html.Tr([html.Th(k, className="text-muted fw-normal"), html.Td(str(v))]) for k, v in metadata_rows(meta)]
+                   + [html.Tr([html.Th("colour", className="text-muted fw-normal"),
+                               html.Td([html.Span(className="swatch", style={"background": swatch}), f" {swatch}"])])]),
+        size="sm",
+        borderless=True,
+        class_name="mb-2",
+        id=ids.ITEM_META,
+    )
+
+
+def _cluster_block(cluster: dict[str, Any] | None) -> Any:
+    """Where the item was clustered: a link to its cluster with the confidence."""
+    if cluster is None:
+        return html.P("Not clustered yet.", className="text-muted small")
+    return html.Div(
+        [
+            dcc.Link(f"Cluster {cluster['cluster']} · {cluster['name']}", href=f"/clusters?cluster={cluster['cluster']}",
+                     id=ids.ITEM_CLUSTER_LINK),
+            html.Div(
+                f"confidence {cluster['confidence']:.2f}" + (" · flagged as novel" if cluster["novel"] else ""),
+                className="small text-muted",
+            ),
+        ]
+    )
+
+
+def _tags_card(tags: list[str]) -> dbc.Card:
+    """The item's tags with an input to add one."""
+    return dbc.Card(
+        [
+            dbc.CardHeader("Tags"),
+            dbc.CardBody(
+                [
+                    html.Div(tag_badges(tags), id=ids.ITEM_TAGS, className="mb-2"),
+                    dbc.InputGroup(
+                        [
+                            dbc.Input(id=ids.ITEM_TAG_INPUT, placeholder="Add a tag, e.g. summer edit", maxLength=64),
+                            dbc.Button("Add", id=ids.ITEM_TAG_ADD, color="secondary"),
+                        ],
+                        size="sm",
+                    ),
+                    html.Div(id=ids.ITEM_TAG_MESSAGE, className="small text-danger mt-1"),
+                ]
+            ),
+        ],
+        class_name="shadow-sm mb-3",
+    )
+
+
 def render(ws: Workspace | None, item_id: str) -> html.Div:
     """The detail view, or a not-found view for an unknown id."""
     if ws is None or not is_item_id(item_id) or item_id not in catalog(ws):
@@ -79,30 +132,8 @@ def render(ws: Workspace | None, item_id: str) -> html.Div:
     cluster = item_cluster(ws, item_id)
     near, source = neighbours(ws, item_id, k=12)
     cat = catalog(ws)
-    swatch = meta.get("dominant_colour", "#999999")
-    info = dbc.Table(
-        html.Tbody([html.Tr([html.Th(k, className="text-muted fw-normal"), html.Td(str(v))]) for k, v in metadata_rows(meta)]
-                   + [html.Tr([html.Th("colour", className="text-muted fw-normal"),
-                               html.Td([html.Span(className="swatch", style={"background": swatch}), f" {swatch}"])])]),
-        size="sm",
-        borderless=True,
-        class_name="mb-2",
-        id=ids.ITEM_META,
-    )
-    cluster_block: Any
-    if cluster is None:
-        cluster_block = html.P("Not clustered yet.", className="text-muted small")
-    else:
-        cluster_block = html.Div(
-            [
-                dcc.Link(f"Cluster {cluster['cluster']} · {cluster['name']}", href=f"/clusters?cluster={cluster['cluster']}",
-                         id=ids.ITEM_CLUSTER_LINK),
-                html.Div(
-                    f"confidence {cluster['confidence']:.2f}" + (" · flagged as novel" if cluster["novel"] else ""),
-                    className="small text-muted",
-                ),
-            ]
-        )
+    info = _details_table(meta)
+    cluster_block = _cluster_block(cluster)
     tags = Annotations(ws.annotations_path).tags_for(item_id)
     near_cards = [
         ui.item_card(n, cat.label(n) or "unlabelled", badge=f"{s:.2f}") for n, s in near
@@ -122,26 +153,7 @@ def render(ws: Workspace | None, item_id: str) -> html.Div:
                         [
                             dbc.Card([dbc.CardHeader("Details"), dbc.CardBody(info)], class_name="shadow-sm mb-3"),
                             dbc.Card([dbc.CardHeader("Cluster"), dbc.CardBody(cluster_block)], class_name="shadow-sm mb-3"),
-                            dbc.Card(
-                                [
-                                    dbc.CardHeader("Tags"),
-                                    dbc.CardBody(
-                                        [
-                                            html.Div(tag_badges(tags), id=ids.ITEM_TAGS, className="mb-2"),
-                                            dbc.InputGroup(
-                                                [
-                                                    dbc.Input(id=ids.ITEM_TAG_INPUT, placeholder="Add a tag, e.g. summer edit",
-                                                              maxLength=64),
-                                                    dbc.Button("Add", id=ids.ITEM_TAG_ADD, color="secondary"),
-                                                ],
-                                                size="sm",
-                                            ),
-                                            html.Div(id=ids.ITEM_TAG_MESSAGE, className="small text-danger mt-1"),
-                                        ]
-                                    ),
-                                ],
-                                class_name="shadow-sm mb-3",
-                            ),
+                            _tags_card(tags),
                         ],
                         lg=6,
                     ),

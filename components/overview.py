@@ -113,26 +113,28 @@ def label_figure(labels: dict[str, int], unlabelled: int = 0) -> dict[str, Any]:
     }
 
 
-def render(summary: Summary) -> html.Div:
-    """The overview's body from a :class:`Summary`."""
-    if not summary.exists or summary.n_items == 0:
-        from components.build_status import is_building
+def _empty(summary: Summary) -> html.Div:
+    """The overview of a workspace without photos (being built, or never built)."""
+    from components.build_status import is_building
 
-        if is_building(summary.workspace):
-            return ui.empty_state(
-                "The catalog is being built",
-                "Its photos appear here as soon as they are ingested; the banner above shows the progress.",
-                icon="◇",
-                id=ids.OVERVIEW_EMPTY,
-            )
+    if is_building(summary.workspace):
         return ui.empty_state(
-            "No catalog yet",
-            f"The workspace {summary.workspace} holds no photos. Build the demo catalog (every step) with:",
-            command=f"python -m core run --workspace {summary.workspace}",
+            "The catalog is being built",
+            "Its photos appear here as soon as they are ingested; the banner above shows the progress.",
             icon="◇",
             id=ids.OVERVIEW_EMPTY,
         )
-    stats = dbc.Row(
+    return ui.empty_state(
+        "No catalog yet",
+        f"The workspace {summary.workspace} holds no photos. Build the demo catalog (every step) with:",
+        command=f"python -m core run --workspace {summary.workspace}",
+        icon="◇",
+        id=ids.OVERVIEW_EMPTY,
+    )
+
+
+def _stats(summary: Summary) -> dbc.Row:
+    return dbc.Row(
         [
             dbc.Col(ui.stat_card("Photos", f"{summary.n_items:,}", id=ids.STAT_ITEMS), md=3),
             dbc.Col(ui.stat_card("Labels", len(summary.labels), f"{summary.unlabelled} unlabelled"), md=3),
@@ -141,24 +143,31 @@ def render(summary: Summary) -> html.Div:
         ],
         class_name="g-3 mb-4",
     )
-    todo = None
-    if summary.missing:
-        todo = dbc.Alert(
-            [
-                html.H5("Some parts are not built yet", className="alert-heading"),
-                html.P("Pages that need them say so. Build them with:"),
-                html.Ul(
-                    [
-                        html.Li([html.Strong(m["name"]), f" — {m['purpose']}", ui.command_hint(m["command"])])
-                        for m in summary.missing
-                    ],
-                    className="mb-0",
-                ),
-            ],
-            color="warning",
-            id=ids.OVERVIEW_MISSING,
-        )
-    table = dbc.Table(
+
+
+def _missing(summary: Summary) -> dbc.Alert | None:
+    """What is not built yet, each with the command that builds it (None: nothing missing)."""
+    if not summary.missing:
+        return None
+    return dbc.Alert(
+        [
+            html.H5("Some parts are not built yet", className="alert-heading"),
+            html.P("Pages that need them say so. Build them with:"),
+            html.Ul(
+                [
+                    html.Li([html.Strong(m["name"]), f" — {m['purpose']}", ui.command_hint(m["command"])])
+                    for m in summary.missing
+                ],
+                className="mb-0",
+            ),
+        ],
+        color="warning",
+        id=ids.OVERVIEW_MISSING,
+    )
+
+
+def _artifact_table(summary: Summary) -> dbc.Table:
+    return dbc.Table(
         [
             html.Thead(html.Tr([html.Th("Artifact"), html.Th("Version"), html.Th("Built"), html.Th("From")])),
             html.Tbody(
@@ -173,31 +182,33 @@ def render(summary: Summary) -> html.Div:
         class_name="mb-0",
         id=ids.ARTIFACT_TABLE,
     )
+
+
+def render(summary: Summary) -> html.Div:
+    """The overview's body from a :class:`Summary`."""
+    if not summary.exists or summary.n_items == 0:
+        return _empty(summary)
     samples = ui.gallery(
         [ui.item_card(s["item_id"], s["label"]) for s in summary.samples], min_width=130, id=ids.OVERVIEW_SAMPLES
     )
+    labels = (dcc.Graph(figure=label_figure(summary.labels, summary.unlabelled), config={"displayModeBar": False},
+                        id=ids.LABEL_CHART)
+              if summary.labels else html.P("This catalog has no labels.", className="text-muted"))
     return html.Div(
         [
-            stats,
-            todo,
+            _stats(summary),
+            _missing(summary),
             dbc.Row(
                 [
-                    dbc.Col(
-                        dbc.Card([dbc.CardHeader("Labels in the catalog"), dbc.CardBody(
-                            dcc.Graph(figure=label_figure(summary.labels, summary.unlabelled),
-                                      config={"displayModeBar": False}, id=ids.LABEL_CHART)
-                            if summary.labels else html.P("This catalog has no labels.", className="text-muted"))],
-                                 class_name="shadow-sm h-100"),
-                        lg=5,
-                    ),
-                    dbc.Col(
-                        dbc.Card([dbc.CardHeader("A few photos"), dbc.CardBody(samples)], class_name="shadow-sm h-100"),
-                        lg=7,
-                    ),
+                    dbc.Col(dbc.Card([dbc.CardHeader("Labels in the catalog"), dbc.CardBody(labels)],
+                                     class_name="shadow-sm h-100"), lg=5),
+                    dbc.Col(dbc.Card([dbc.CardHeader("A few photos"), dbc.CardBody(samples)],
+                                     class_name="shadow-sm h-100"), lg=7),
                 ],
                 class_name="g-3 mb-4",
             ),
-            dbc.Card([dbc.CardHeader("What the workspace holds"), dbc.CardBody(table)], class_name="shadow-sm mb-4"),
+            dbc.Card([dbc.CardHeader("What the workspace holds"), dbc.CardBody(_artifact_table(summary))],
+                     class_name="shadow-sm mb-4"),
             html.P(["Workspace: ", html.Code(summary.workspace)], className="small text-muted"),
         ]
     )
