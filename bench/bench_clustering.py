@@ -63,7 +63,7 @@ def bench_demo(workspace: Path, k: int | None, backbone: str | None = None) -> N
     ``backbone``: the features to cluster (default: the pipeline's, lite0's 2×2 grid)."""
     from dataclasses import replace
 
-    from core.cli_cluster import EVAL_CONFIG, evaluate_workspace
+    from core.cli.cluster import EVAL_CONFIG, evaluate_workspace
     from core.cluster import ClusterConfig
     from core.workspace import Workspace
 
@@ -88,7 +88,7 @@ def bench_fashion_mnist(limit: int | None, extra: list[str]) -> None:
     import contextlib
     import io
 
-    from core import cli_cluster
+    from core.cli import cluster as cli_cluster
 
     parser = argparse.ArgumentParser()
     cli_cluster.register(parser.add_subparsers(dest="command"))

@@ -271,7 +271,7 @@ def test_bad_query_inputs(trained: tuple[Workspace, dict], tmp_path: Path) -> No
 
 
 def _cli(argv: list[str]) -> int:
-    from core import cli_similarity
+    from core.cli import similarity as cli_similarity
 
     parser = argparse.ArgumentParser()
     cli_similarity.register(parser.add_subparsers(dest="command"))

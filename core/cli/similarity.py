@@ -6,7 +6,7 @@ import argparse
 from dataclasses import replace
 from typing import Any
 
-from core.cli_common import add_json, add_quiet, add_workspace, open_workspace, print_json, progress_bar
+from core.cli.common import add_json, add_quiet, add_workspace, open_workspace, print_json, progress_bar
 from core.similarity.config import SimilarityConfig
 
 

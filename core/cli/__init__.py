@@ -1,4 +1,4 @@
-"""The command line: ``python -m core COMMAND --workspace WS ...``.
+"""The command line: ``python -m core COMMAND --workspace WS ...`` (parser assembly and ``main``).
 
 Exit codes: 0 success; 2 a user mistake (one ``error:`` line on stderr); 1 an unexpected
 failure; 130 interrupted.
@@ -11,10 +11,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from core import cli_catalog, cli_cluster, cli_similarity
+from core.cli import catalog, cluster, similarity
 from core.errors import StyleAtlasError
 
-COMMAND_GROUPS = [cli_catalog, cli_cluster, cli_similarity]
+COMMAND_GROUPS = [catalog, cluster, similarity]
 
 
 class _Parser(argparse.ArgumentParser):

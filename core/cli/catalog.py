@@ -8,7 +8,7 @@ from typing import Any
 
 from core import pipeline
 from core.backbones import DEFAULT_BACKBONE, REGISTRY
-from core.cli_common import (
+from core.cli.common import (
     add_json,
     add_quiet,
     add_workspace,

@@ -6,7 +6,7 @@ import json
 import pytest
 from PIL import Image
 
-from core import cli_cluster
+from core.cli import cluster as cli_cluster
 from core.errors import InvalidInputError, MissingArtifactError
 from core.fashion_mnist import DEFAULT_DIR as FMNIST_DIR
 from tests.core.cluster.test_step import blob_workspace

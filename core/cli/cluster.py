@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.backbones import CLUSTER_BACKBONE, REGISTRY, get_spec
-from core.cli_common import add_json, add_quiet, add_workspace, open_workspace, print_json, progress_bar
+from core.cli.common import add_json, add_quiet, add_workspace, open_workspace, print_json, progress_bar
 from core.cluster import ClusterConfig, assign_image, cluster_workspace, list_clusterings, require_clustering
 from core.errors import InvalidInputError, MissingArtifactError
 from core.workspace import Workspace
