@@ -17,9 +17,18 @@ from core.cli.common import (
     progress_bar,
     progress_factory,
 )
+from core.cli.options import Option, add_config_options, config_from_args
 from core.embedding import EmbedConfig, load_features
 from core.errors import InvalidInputError
 from core.workspace import Workspace
+
+# EmbedConfig fields set by `embed` (defaults read from the config).
+EMBED_OPTIONS: dict[str, Option | str] = {
+    "backbone": Option("--backbone", f"one of: {', '.join(REGISTRY)}"),
+    "n_views": Option("--views", "augmented views per image"),
+    "batch_size": "--batch-size",
+    "workers": Option("--workers", "image-decoding processes"),
+}
 
 
 def register(sub: Any) -> None:
@@ -38,10 +47,7 @@ def register(sub: Any) -> None:
                        description="Extract features of every item with a frozen pretrained backbone. Work is "
                                    "cached per item: a re-run computes only what is new.")
     add_workspace(p)
-    p.add_argument("--backbone", default=DEFAULT_BACKBONE, help=f"one of: {', '.join(REGISTRY)}")
-    p.add_argument("--views", type=int, default=EmbedConfig.n_views, help="augmented views per image (default %(default)s)")
-    p.add_argument("--batch-size", type=int, default=EmbedConfig.batch_size)
-    p.add_argument("--workers", type=int, default=EmbedConfig().workers, help="image-decoding processes (default %(default)s)")
+    add_config_options(p, EmbedConfig, EMBED_OPTIONS)
     add_json(p)
     add_quiet(p)
     p.set_defaults(handler=cmd_embed)
@@ -98,9 +104,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_embed(args: argparse.Namespace) -> int:
     ws = Workspace.open(args.workspace)
-    if args.views < 0 or args.batch_size < 1 or args.workers < 0:
+    if args.n_views < 0 or args.batch_size < 1 or args.workers < 0:
         raise InvalidInputError("--views and --workers must be >= 0 and --batch-size >= 1")
-    cfg = EmbedConfig(backbone=args.backbone, n_views=args.views, batch_size=args.batch_size, workers=args.workers)
+    cfg = config_from_args(EmbedConfig, args, EMBED_OPTIONS)
     rep = pipeline.embed(ws, args.backbone, config=cfg,
                          progress=progress_bar(f"embed {args.backbone}", enabled=not (args.quiet or args.json)))
     if args.json:

@@ -11,55 +11,61 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from core.backbones import CLUSTER_BACKBONE, REGISTRY, get_spec
+from core.backbones import REGISTRY, get_spec
 from core.cli.common import add_json, add_quiet, add_workspace, open_workspace, print_json, progress_bar
+from core.cli.options import Option, add_config_options, config_from_args
 from core.cluster import ClusterConfig, assign_image, cluster_workspace, list_clusterings, require_clustering
+from core.embedding import EmbedConfig
 from core.errors import InvalidInputError, MissingArtifactError
 from core.workspace import Workspace
 
-# Settings of `evaluate`: fixed k = number of classes (the standard protocol), 2×2-grid lite0
-# features, equal-size pseudo-labels (benchmark classes are balanced) and neighbour consistency
-# (see bench/README.md for what was tried and how these were chosen).
-EVAL_CONFIG = ClusterConfig(backbone=CLUSTER_BACKBONE, equipartition=True, init_umap=None, n_epochs=20, min_epochs=8)
+# Where `evaluate` departs from the pipeline's defaults, on purpose: fixed k = number of classes
+# (the standard protocol; see EVALUATE_K_OPTIONS), equal-size pseudo-labels (benchmark classes
+# are balanced), no UMAP start, a shorter schedule, and no augmented views of the benchmark
+# images (see bench/README.md for what was tried and how these were chosen).
+EVALUATE_OVERRIDES: dict[type, dict[str, Any]] = {
+    ClusterConfig: {"equipartition": True, "init_umap": None, "n_epochs": 20, "min_epochs": 8},
+    EmbedConfig: {"n_views": 0},
+}
+EVAL_CONFIG = replace(ClusterConfig(), **EVALUATE_OVERRIDES[ClusterConfig])
+EVAL_EMBED_CONFIG = replace(EmbedConfig(), **EVALUATE_OVERRIDES[EmbedConfig])
 
-
-def _add_cluster_options(p: argparse.ArgumentParser, defaults: ClusterConfig) -> None:
-    p.add_argument("--backbone", default=defaults.backbone,
-                   help=f"features to cluster (default %(default)s): {', '.join(REGISTRY)}")
-    p.add_argument("--k-init", type=int, default=None, help=f"starting number of clusters (default {defaults.k_init})")
-    p.add_argument("--k-max", type=int, default=None, help=f"largest number of clusters (default {defaults.k_max})")
-    p.add_argument("--epochs", type=int, default=defaults.n_epochs, help="most training epochs (default %(default)s)")
-    p.add_argument("--lr", type=float, default=defaults.lr, help="Adam learning rate (default %(default)s)")
-    p.add_argument("--pca-dim", type=int, default=defaults.pca_dim,
-                   help="PCA-whiten the features to this many dimensions first (default %(default)s)")
-    p.add_argument("--neighbor-weight", type=float, default=defaults.neighbor_weight,
-                   help="weight of the neighbour-consistency term (default %(default)s)")
-    p.add_argument("--init-umap", type=int, default=defaults.init_umap, metavar="DIMS",
-                   help="first pseudo-labels from k-means on a UMAP of DIMS dimensions; 0: off (default %(default)s)")
-    p.add_argument("--stop-stability", type=float, default=defaults.stop_stability,
-                   help="stop once label stability reaches this (default %(default)s)")
-    p.add_argument("--min-confidence", type=float, default=defaults.min_confidence,
-                   help="novelty: confidence below this is novel (default %(default)s)")
-    p.add_argument("--n-sigma", type=float, default=defaults.n_sigma,
-                   help="novelty: distance above mean + n_sigma * std is novel (default %(default)s)")
-    p.add_argument("--novelty-buffer", type=int, default=defaults.novelty_buffer,
-                   help="novel samples needed before k grows (default %(default)s)")
-    p.add_argument("--equipartition", action=argparse.BooleanOptionalAction, default=defaults.equipartition,
-                   help="balanced (equal-size) pseudo-labels; for catalogs whose categories are of similar size "
-                        "(default %(default)s)")
-    p.add_argument("--no-views", action="store_true", help="train on the original features only")
-    p.add_argument("--seed", type=int, default=defaults.random_state)
+# ClusterConfig fields set by `cluster` and `evaluate` (defaults read from the config).
+CLUSTER_OPTIONS: dict[str, Option | str] = {
+    "backbone": Option("--backbone", f"features to cluster: {', '.join(REGISTRY)}"),
+    "k_init": Option("--k-init", "starting number of clusters", unset=True),
+    "k_max": Option("--k-max", "largest number of clusters; when not given, at least --k-init", unset=True),
+    "n_epochs": Option("--epochs", "most training epochs"),
+    "lr": Option("--lr", "Adam learning rate"),
+    "pca_dim": Option("--pca-dim", "PCA-whiten the features to this many dimensions first"),
+    "neighbor_weight": Option("--neighbor-weight", "weight of the neighbour-consistency term"),
+    "init_umap": Option("--init-umap", "first pseudo-labels from k-means on a UMAP of DIMS dimensions; 0: off",
+                        metavar="DIMS", off=0),
+    "stop_stability": Option("--stop-stability", "stop once label stability reaches this"),
+    "min_confidence": Option("--min-confidence", "novelty: confidence below this is novel"),
+    "n_sigma": Option("--n-sigma", "novelty: distance above mean + n_sigma * std is novel"),
+    "novelty_buffer": Option("--novelty-buffer", "novel samples needed before k grows"),
+    "equipartition": Option("--equipartition", "balanced (equal-size) pseudo-labels; for catalogs whose "
+                                               "categories are of similar size"),
+    "use_views": Option("--no-views", "train on the original features only"),
+    "random_state": "--seed",
+}
+EVALUATE_K_OPTIONS: dict[str, Option | str] = {
+    "k_init": Option("--k-init", "starting number of clusters (default: the number of classes)", unset=True),
+    "k_max": Option("--k-max", "largest number of clusters (default: the number of classes)", unset=True),
+}
+EVALUATE_OPTIONS = {**CLUSTER_OPTIONS, **EVALUATE_K_OPTIONS}
+EVALUATE_EMBED_OPTIONS: dict[str, Option | str] = {
+    "n_views": Option("--views", "fashion-mnist: augmented views per image"),
+}
 
 
 def _config(args: argparse.Namespace, base: ClusterConfig, k_default: int | None = None) -> ClusterConfig:
+    """The config of ``cluster`` (``k_default`` None) or ``evaluate`` (k = number of classes)."""
+    cfg = config_from_args(ClusterConfig, args, CLUSTER_OPTIONS, base=base)
     k_init = args.k_init if args.k_init is not None else (k_default or base.k_init)
     k_max = args.k_max if args.k_max is not None else (k_default or max(base.k_max, k_init))
-    return replace(
-        base, backbone=args.backbone, k_init=k_init, k_max=k_max, n_epochs=args.epochs, lr=args.lr,
-        pca_dim=args.pca_dim, init_umap=args.init_umap or None, neighbor_weight=args.neighbor_weight, stop_stability=args.stop_stability,
-        min_confidence=args.min_confidence, n_sigma=args.n_sigma, novelty_buffer=args.novelty_buffer,
-        equipartition=args.equipartition, use_views=not args.no_views, random_state=args.seed,
-    )
+    return replace(cfg, k_init=k_init, k_max=k_max)
 
 
 def register(sub: Any) -> None:
@@ -69,7 +75,7 @@ def register(sub: Any) -> None:
                                    "cluster list.")
     add_workspace(p)
     p.add_argument("--id", default="default", dest="run_id", help="name of this clustering (default %(default)s)")
-    _add_cluster_options(p, ClusterConfig())
+    add_config_options(p, ClusterConfig, CLUSTER_OPTIONS)
     add_json(p)
     add_quiet(p)
     p.set_defaults(handler=cmd_cluster)
@@ -96,11 +102,11 @@ def register(sub: Any) -> None:
     p.add_argument("dataset", nargs="?", choices=["fashion-mnist"], help="built-in dataset")
     p.add_argument("--workspace", "-w", type=Path, default=None, metavar="WS", help="a labelled workspace instead")
     p.add_argument("--limit", type=int, default=None, help="fashion-mnist: only the first N test images")
-    p.add_argument("--views", type=int, default=0, help="fashion-mnist: augmented views per image (default %(default)s)")
+    add_config_options(p, EmbedConfig, EVALUATE_EMBED_OPTIONS, base=EVAL_EMBED_CONFIG)
     p.add_argument("--keep", type=Path, default=None, metavar="DIR",
                    help="fashion-mnist: build the workspace in DIR and keep it (default: a temporary folder)")
     p.add_argument("--id", default="evaluate", dest="run_id", help="clustering id to write (default %(default)s)")
-    _add_cluster_options(p, EVAL_CONFIG)
+    add_config_options(p, ClusterConfig, EVALUATE_OPTIONS, base=EVAL_CONFIG)
     add_json(p)
     add_quiet(p)
     p.set_defaults(handler=cmd_evaluate)
@@ -176,7 +182,6 @@ def evaluate_workspace(ws: Workspace, cfg: ClusterConfig, run_id: str, quiet: bo
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from core import pipeline
-    from core.embedding import EmbedConfig
 
     if (args.dataset is None) == (args.workspace is None):
         raise InvalidInputError("give either a dataset (fashion-mnist) or --workspace WS")
@@ -200,7 +205,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         pipeline.ingest(ws, csv_path, progress=progress_bar("ingest", enabled=not quiet))
         # the grid backbone comes with the pooled one from the same pass: both baselines for free
         main = get_spec(args.backbone).model_name
-        pipeline.embed(ws, main, config=EmbedConfig(n_views=args.views),
+        embed_cfg = config_from_args(EmbedConfig, args, EVALUATE_EMBED_OPTIONS, base=EVAL_EMBED_CONFIG)
+        pipeline.embed(ws, main, config=embed_cfg,
                        progress=progress_bar(f"embed {main}", enabled=not quiet))
     try:
         items = ws.items()

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from typing import Any
 
 from core.cli.common import add_json, add_quiet, add_workspace, open_workspace, print_json, progress_bar
+from core.cli.options import Option, add_config_options, config_from_args
 from core.similarity.config import SimilarityConfig
+
+# SimilarityConfig fields set by `similarity` (defaults read from the config).
+SIMILARITY_OPTIONS: dict[str, Option | str] = {
+    "backbone": Option("--backbone", "features to fine-tune on"),
+    "out_dim": Option("--dim", "embedding dimension"),
+    "margin": Option("--margin", "triplet margin, cosine distance"),
+    "epochs": "--epochs",
+    "lr": "--lr",
+    "batch_size": "--batch-size",
+    "random_state": "--seed",
+    "target_recall": Option("--target-recall", "recall@10 the index must reach"),
+}
 
 
 def register(sub: Any) -> None:
@@ -20,15 +32,7 @@ def register(sub: Any) -> None:
                     "'floral' example sets, 'brighter' from dominant colours). Writes similarity/<id>.")
     add_workspace(p)
     p.add_argument("--id", default="default", dest="run_id", help="run id (artifact similarity/<id>)")
-    d = SimilarityConfig()
-    p.add_argument("--backbone", default=d.backbone)
-    p.add_argument("--dim", type=int, default=d.out_dim, help="embedding dimension (default %(default)s)")
-    p.add_argument("--margin", type=float, default=d.margin, help="triplet margin, cosine distance")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--seed", type=int, default=d.random_state)
-    p.add_argument("--target-recall", type=float, default=d.target_recall, help="recall@10 the index must reach")
+    add_config_options(p, SimilarityConfig, SIMILARITY_OPTIONS)
     add_json(p)
     add_quiet(p)
     p.set_defaults(handler=cmd_similarity)
@@ -62,9 +66,7 @@ def cmd_similarity(args: argparse.Namespace) -> int:
     from core.similarity.step import train_similarity
 
     ws = open_workspace(args)
-    cfg = replace(SimilarityConfig(), backbone=args.backbone, out_dim=args.dim, margin=args.margin,
-                  epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, random_state=args.seed,
-                  target_recall=args.target_recall)
+    cfg = config_from_args(SimilarityConfig, args, SIMILARITY_OPTIONS)
     summary = train_similarity(ws, cfg, args.run_id,
                                progress=progress_bar("similarity epochs", enabled=not (args.quiet or args.json)))
     if args.json:
