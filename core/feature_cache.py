@@ -12,10 +12,13 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+TMP_PREFIX = ".tmp-"  # shards being written; never read
 
 
 @dataclass(frozen=True)
@@ -54,13 +57,15 @@ class FeatureCache:
         if not self.folder.is_dir():
             return out
         for shard in sorted(self.folder.glob("*.npz")):
+            if shard.name.startswith(TMP_PREFIX):
+                continue  # a temporary file a killed process left half-written
             try:
                 with np.load(shard, allow_pickle=False) as data:
                     ids = data["ids"]
                     feats = data["feats"]
                     tk_i = data["topk_idx"] if "topk_idx" in data else None
                     tk_p = data["topk_prob"] if "topk_prob" in data else None
-            except (OSError, ValueError, KeyError):
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
                 continue  # a damaged shard is recomputed, never trusted
             for j, item_id in enumerate(ids.tolist()):
                 if wanted is None or item_id in wanted:
@@ -79,7 +84,7 @@ class FeatureCache:
             arrays["topk_idx"] = rows.topk_idx.astype(np.int16)
             arrays["topk_prob"] = rows.topk_prob.astype(np.float32)
         final = self.folder / f"{uuid.uuid4().hex}.npz"
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=self.folder)
+        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".npz", dir=self.folder)
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)  # type: ignore[arg-type]
             fh.flush()
