@@ -24,6 +24,7 @@ from core.backbones import DEFAULT_BACKBONE, PREPROCESS_VERSION, FeatureExtracto
 from core.errors import InvalidInputError, MissingArtifactError
 from core.feature_cache import CachedFeatures, CacheKey, FeatureCache
 from core.progress import Progress, report
+from core.runtime import Runtime
 from core.workspace import Workspace, build_command
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class EmbedConfig:
     # only competes with the forward pass (measured in bench/bench_embedding.py).
     workers: int = field(default_factory=lambda: default_workers())
     threads: int = 0  # torch intra-op threads (0: torch's default)
-    runtime: str = "auto"  # numeric runtime of the forward pass (core.runtime.RUNTIMES); auto: per CPU
+    runtime: Runtime = "auto"  # numeric runtime of the forward pass (core.runtime.RUNTIMES); auto: per CPU
 
     def cache_key(self) -> CacheKey:
         return CacheKey(self.backbone, PREPROCESS_VERSION, self.n_views, self.view_seed)

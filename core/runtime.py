@@ -12,11 +12,13 @@ import contextlib
 import functools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal, get_args
 
 from core.errors import InvalidInputError
 
-RUNTIMES: tuple[str, ...] = ("auto", "fp32", "bf16")
+Runtime = Literal["auto", "fp32", "bf16"]
 """Accepted values of ``EmbedConfig.runtime``; ``auto`` resolves per machine."""
+RUNTIMES: tuple[str, ...] = get_args(Runtime)
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 
 

@@ -28,6 +28,7 @@ EMBED_OPTIONS: dict[str, Option | str] = {
     "n_views": Option("--views", "augmented views per image"),
     "batch_size": "--batch-size",
     "workers": Option("--workers", "image-decoding processes"),
+    "runtime": Option("--runtime", "numerics of the forward pass (auto: bf16 where the CPU has bf16 units)"),
 }
 
 
