@@ -1,7 +1,7 @@
 """The Search page's logic: turn an upload, a URL or an item into a query; search; shift.
 
 A query is embedded once (``core.similarity.query``) and kept in the browser as its unit vector
-(64 floats) plus what to show about it; every slider move then asks the loaded artifact's
+(64 floats for the tuned embedding, the backbone's width where frozen features are served) plus what to show about it; every slider move then asks the loaded artifact's
 ``search`` again (shift, index, skip the query item), a few milliseconds of server time. Nothing of an upload is stored
 on the server.
 """
@@ -115,7 +115,7 @@ def query_from_url(ws: Workspace, url: str | None, max_bytes: int = 20 * 2**20) 
 
 
 def query_from_item(ws: Workspace, item_id: str | None) -> dict[str, Any]:
-    """A query from a catalog item (its stored tuned embedding)."""
+    """A query from a catalog item (its stored embedding in the served space)."""
     if item_id is None or not is_item_id(item_id) or item_id not in catalog(ws):
         raise SearchError(f"No item “{str(item_id)[:40]}” in this catalog.")
     art, _ = _similarity(ws)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from core.cli_common import add_json, add_quiet, add_workspace, open_workspace, print_json, progress_bar
-from core.similarity.config import SimilarityConfig
+from core.similarity.config import SERVE_CHOICES, SimilarityConfig
 
 
 def register(sub: Any) -> None:
@@ -29,14 +29,17 @@ def register(sub: Any) -> None:
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--seed", type=int, default=d.random_state)
     p.add_argument("--target-recall", type=float, default=d.target_recall, help="recall@10 the index must reach")
+    p.add_argument("--serve", choices=SERVE_CHOICES, default=d.serve,
+                   help="served space: auto (the tuned embedding only where it beats the frozen features on "
+                        "held-out checks), tuned or frozen (default %(default)s)")
     add_json(p)
     add_quiet(p)
     p.set_defaults(handler=cmd_similarity)
 
     p = sub.add_parser(
         "similar", help="items most similar to an image, optionally shifted along directions",
-        description="Query by image file, URL or catalog item; --shift NAME=WEIGHT moves the query along a "
-                    "direction (see `directions`) before searching.")
+        description="Query by image file, URL or catalog item; --shift NAME=WEIGHT steers the results "
+                    "towards a direction's attribute (see `directions`).")
     add_workspace(p)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--image", help="path of an image file")
@@ -44,7 +47,8 @@ def register(sub: Any) -> None:
     src.add_argument("--item", help="item id of a catalog item")
     p.add_argument("--k", type=int, default=10, help="number of results (default %(default)s)")
     p.add_argument("--shift", action="append", default=[], metavar="NAME=WEIGHT",
-                   help="direction and weight, repeatable, e.g. --shift stripes=1.0")
+                   help="direction and weight in [-1, 1], repeatable: 0 the query as it is, 1 the same "
+                        "kind of piece with the attribute, e.g. --shift stripes=0.5")
     p.add_argument("--id", default="default", dest="run_id", help="similarity run id")
     add_json(p)
     p.set_defaults(handler=cmd_similar)
@@ -64,7 +68,7 @@ def cmd_similarity(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     cfg = replace(SimilarityConfig(), backbone=args.backbone, out_dim=args.dim, margin=args.margin,
                   epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, random_state=args.seed,
-                  target_recall=args.target_recall)
+                  target_recall=args.target_recall, serve=args.serve)
     summary = train_similarity(ws, cfg, args.run_id,
                                progress=progress_bar("similarity epochs", enabled=not (args.quiet or args.json)))
     if args.json:
@@ -79,6 +83,7 @@ def cmd_similarity(args: argparse.Namespace) -> int:
         print(f"  label precision@10, all labelled queries: frozen "
               f"{ev['frozen_all_queries']['label_precision_at_10']:.3f}   tuned "
               f"{ev['tuned_all_queries']['label_precision_at_10']:.3f}")
+    print(f"  served: {ev['served']['space']} ({ev['served']['reason']})")
     print(f"  index: n_trees={ix['n_trees']} search_k={ix['search_k']} recall@10={ix['recall_at_10']}")
     for d in summary["directions"]:
         print(f"  direction {d['name']}: {d['source']}, auc {d.get('auc')}")
