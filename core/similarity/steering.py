@@ -5,9 +5,10 @@ the attribute" (weight 1): each candidate scores
 
     r + w / (1 - w) * p        (0 <= w < 1)
 
-where ``r`` is its cosine similarity to the query rescaled over the candidates to [0, 1] and
+where ``r`` is its cosine similarity to the query rescaled over the plain query's
+``CANDIDATES_PER_RESULT * k`` nearest items to [0, 1] (less for items further away) and
 ``p`` the direction's calibrated probability that it carries the attribute (a negative weight
-uses ``1 - p``: "without"). At the top of the scale (|w| = 1) candidates are gated by the
+uses ``1 - p``: "without"), its spread over the candidates rescaled to that of ``r``. At the top of the scale (|w| = 1) candidates are gated by the
 attribute (p >= 0.5) and ranked by similarity alone. Because ``p`` is a probability (a logistic
 fit on held-out scores of the examples, see :func:`calibrate`) and ``r`` is rescaled per query,
 a slider position means the same for every direction and every catalog, whatever the length of
@@ -120,6 +121,13 @@ def _attribute_terms(X: np.ndarray, weights: Mapping[str, float],
     return term, passes, gated
 
 
+def _rescaled(term: np.ndarray, top: float) -> np.ndarray:
+    """The attribute term rescaled over the candidates to [0, top] (top = the sum of w / (1 - w)),
+    so a weak direction, whose probabilities spread less, moves the ranking as far as a strong one."""
+    lo, hi = float(term.min()), float(term.max())
+    return (term - lo) / (hi - lo) * top if hi > lo else np.zeros_like(term)
+
+
 def steered_rows(
     embeddings: np.ndarray,
     query: np.ndarray,
@@ -142,6 +150,8 @@ def steered_rows(
     skip : (N,) bool, rows never returned.
     """
     X = np.asarray(embeddings, dtype=np.float32)
+    nearest = np.asarray(nearest, dtype=np.int64)
+    nearest = nearest[~skip[nearest]]
     term, passes, gated = _attribute_terms(X, weights, directions)
     ok = passes & ~skip
     n_extra = min(int(ok.sum()), CANDIDATES_PER_RESULT * k)
@@ -156,7 +166,9 @@ def steered_rows(
     if len(cand) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     sims = X[cand] @ np.asarray(query, dtype=np.float32)
-    lo, hi = float(sims.min()), float(sims.max())
+    near = X[nearest] @ np.asarray(query, dtype=np.float32) if len(nearest) else sims
+    lo, hi = float(near.min()), float(near.max())  # the plain neighbourhood: the same for every direction
     r = (sims - lo) / (hi - lo) if hi > lo else np.ones_like(sims)
-    order = np.argsort(-(r + term[cand]), kind="stable")[:k]
+    top = sum(t / (1 - t) for t in (min(abs(w), TOP_OF_SCALE) for w in weights.values()) if t < TOP_OF_SCALE)
+    order = np.argsort(-(r + _rescaled(term[cand], top)), kind="stable")[:k]
     return cand[order], sims[order].astype(np.float32)

@@ -189,11 +189,13 @@ def test_the_loaded_artifact_owns_its_search(trained: tuple[Workspace, dict]) ->
     sims = np.asarray(art.embeddings) @ q
     exact = [str(art.ids[i]) for i in np.argsort(-sims) if art.ids[i] != query][:5]
     assert [h.item_id for h in hits] == exact
-    # steered: similarity rescaled over the candidates (all 47 here) plus w / (1 - w) * probability
+    # steered: similarity and probability each rescaled over the candidates (all 47 here) to
+    # [0, 1] and [0, w / (1 - w)]
     p = probability(art.directions["dressy"], np.asarray(art.embeddings))
     others = np.flatnonzero(art.ids != query)
-    r = (sims[others] - sims[others].min()) / (sims[others].max() - sims[others].min())
-    expected = [str(art.ids[i]) for i in others[np.argsort(-(r + 1.0 * p[others]), kind="stable")][:5]]
+    scale = lambda v: (v - v.min()) / (v.max() - v.min())  # noqa: E731
+    expected = [str(art.ids[i]) for i in others[np.argsort(-(scale(sims[others]) + scale(p[others])),
+                                                           kind="stable")][:5]]
     shifted = art.search(q, 5, exclude=(query,), shift={"dressy": 0.5})
     assert [h.item_id for h in shifted] == expected
     assert [tuple(h) for h in shifted] == [(r["item_id"], pytest.approx(r["score"], abs=1e-5)) for r in
