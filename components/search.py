@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 DEFAULT_K = 24
-SLIDER_MIN, SLIDER_MAX = -2.0, 2.0
+SLIDER_MIN, SLIDER_MAX = -1.0, 1.0  # 0: the query as it is; ±1: the same kind of piece with / without it
 
 
 class SearchError(Exception):
@@ -159,11 +159,12 @@ def query_cluster(ws: Workspace, q: dict[str, Any] | None) -> dict[str, Any] | N
 
 def directions(ws: Workspace, scratch: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Usable directions (``key``, ``name``, ``source``, ``n_positive``, ``n_negative``, ``auc``,
-    ``mine``) and problems: the shared ones, then the visitor's own (``scratch``: their scratch id).
+    ``reliability`` in words, ``mine``) and problems: the shared ones, then the visitor's own (``scratch``: their scratch id).
 
     ``key`` names the slider and the weight: the name, or ``SCRATCH_PREFIX + name`` for one's own.
     """
     from core.similarity import query
+    from core.similarity.steering import reliability
 
     if not ws.has("similarity/default"):
         return [], []
@@ -172,8 +173,8 @@ def directions(ws: Workspace, scratch: str | None = None) -> tuple[list[dict[str
     out = []
     for key, d in [*sorted(shared.items()), *sorted(mine.items())]:
         s = d.summary()
-        out.append({"key": key, "mine": key in mine, **{k: s.get(k) for k in ("name", "source", "n_positive",
-                                                                           "n_negative", "auc")}})
+        out.append({"key": key, "mine": key in mine, "reliability": reliability(s.get("auc")),
+                    **{k: s.get(k) for k in ("name", "source", "n_positive", "n_negative", "auc")}})
     return out, problems + my_problems
 
 

@@ -65,7 +65,7 @@ def tiny_sim_ws(tiny_ws: Workspace) -> Workspace:
         np.save(tmp / "features.npy", X)
         np.save(tmp / "views.npy", views)
     cfg = SimilarityConfig(epochs=2, out_dim=4, hidden_dim=8, batch_size=4, validation_fraction=0.0,
-                           shipped_directions=None, n_trees=2, search_k=20)
+                           shipped_directions=None, n_trees=2, search_k=20, serve="tuned")
     train_similarity(tiny_ws, cfg)
     return tiny_ws
 
