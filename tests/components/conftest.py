@@ -96,5 +96,5 @@ def hist_sim_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     embed_workspace(ws, EmbedConfig(backbone="colour-histogram", n_views=2, workers=0))
     train_similarity(ws, SimilarityConfig(backbone="colour-histogram", out_dim=8, hidden_dim=16, epochs=2,
                                           batch_size=8, validation_fraction=0.0, shipped_directions=None,
-                                          n_trees=2, search_k=20))
+                                          n_trees=2, search_k=20, serve="tuned"))
     return ws
