@@ -1,7 +1,7 @@
 """The Search page's logic: turn an upload, a URL or an item into a query; search; shift.
 
 A query is embedded once (``core.similarity.query``) and kept in the browser as its unit vector
-(64 floats) plus what to show about it; every slider move then asks the loaded artifact's
+(64 floats for the tuned embedding, the backbone's width where frozen features are served) plus what to show about it; every slider move then asks the loaded artifact's
 ``search`` again (shift, index, skip the query item), a few milliseconds of server time. Nothing of an upload is stored
 on the server.
 """
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 DEFAULT_K = 24
-SLIDER_MIN, SLIDER_MAX = -2.0, 2.0
+SLIDER_MIN, SLIDER_MAX = -1.0, 1.0  # 0: the query as it is; ±1: the same kind of piece with / without it
 
 
 class SearchError(Exception):
@@ -115,7 +115,7 @@ def query_from_url(ws: Workspace, url: str | None, max_bytes: int = 20 * 2**20) 
 
 
 def query_from_item(ws: Workspace, item_id: str | None) -> dict[str, Any]:
-    """A query from a catalog item (its stored tuned embedding)."""
+    """A query from a catalog item (its stored embedding in the served space)."""
     if item_id is None or not is_item_id(item_id) or item_id not in catalog(ws):
         raise SearchError(f"No item “{str(item_id)[:40]}” in this catalog.")
     art, _ = _similarity(ws)
@@ -159,11 +159,12 @@ def query_cluster(ws: Workspace, q: dict[str, Any] | None) -> dict[str, Any] | N
 
 def directions(ws: Workspace, scratch: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Usable directions (``key``, ``name``, ``source``, ``n_positive``, ``n_negative``, ``auc``,
-    ``mine``) and problems: the shared ones, then the visitor's own (``scratch``: their scratch id).
+    ``reliability`` in words, ``mine``) and problems: the shared ones, then the visitor's own (``scratch``: their scratch id).
 
     ``key`` names the slider and the weight: the name, or ``SCRATCH_PREFIX + name`` for one's own.
     """
     from core.similarity import query
+    from core.similarity.steering import reliability
 
     if not ws.has("similarity/default"):
         return [], []
@@ -172,8 +173,8 @@ def directions(ws: Workspace, scratch: str | None = None) -> tuple[list[dict[str
     out = []
     for key, d in [*sorted(shared.items()), *sorted(mine.items())]:
         s = d.summary()
-        out.append({"key": key, "mine": key in mine, **{k: s.get(k) for k in ("name", "source", "n_positive",
-                                                                           "n_negative", "auc")}})
+        out.append({"key": key, "mine": key in mine, "reliability": reliability(s.get("auc")),
+                    **{k: s.get(k) for k in ("name", "source", "n_positive", "n_negative", "auc")}})
     return out, problems + my_problems
 
 

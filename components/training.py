@@ -101,6 +101,13 @@ def similarity_history(ws: Any, run_id: str = "default") -> tuple[pd.DataFrame |
     return hist, evaluation
 
 
+def served_text(evaluation: dict[str, Any]) -> str | None:
+    """One sentence: which space Search serves (tuned or frozen) and why; None for an old run."""
+    from core.similarity.served import served_sentence
+
+    return served_sentence(evaluation)
+
+
 def evaluation_table(evaluation: dict[str, Any]) -> dbc.Table | None:
     """Frozen features against the tuned embedding, metric by metric."""
     frozen, tuned = evaluation.get("frozen") or {}, evaluation.get("tuned") or {}

@@ -53,8 +53,8 @@ def _sliders(dirs: list[dict[str, Any]], problems: list[str]) -> dbc.Card:
     editor = auth.is_editor()
     for d in dirs:
         auc = d.get("auc")
-        detail = ("yours, only you see it" if d["mine"] else f"{d.get('source')}") + (
-            f" · AUC {auc:.2f}" if isinstance(auc, int | float) else "")
+        detail = ("yours, only you see it" if d["mine"] else f"{d.get('source')}") + f" · {d['reliability']}" + (
+            f" (AUC {auc:.2f})" if isinstance(auc, int | float) else "")
         share = (dbc.Button("Share", id={"type": ids.DIR_PROMOTE_TYPE, "name": d["name"]}, size="sm", color="link",
                             class_name="p-0 ms-2 small") if d["mine"] and editor else None)
         rows.append(
@@ -63,7 +63,7 @@ def _sliders(dirs: list[dict[str, Any]], problems: list[str]) -> dbc.Card:
                     html.Div([html.Span(d["name"], className="fw-semibold"), html.Span(detail, className="small text-muted ms-2"),
                               share]),
                     dcc.Slider(id={"type": ids.DIR_SLIDER_TYPE, "name": d["key"]}, min=search.SLIDER_MIN, max=search.SLIDER_MAX,
-                               step=0.1, value=0, marks={-2: "−2", -1: "−1", 0: "0", 1: "+1", 2: "+2"},
+                               step=0.05, value=0, marks={-1: "without", 0: "as it is", 1: "with"},
                                updatemode="mouseup"),
                 ],
                 className="mb-2",

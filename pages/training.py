@@ -35,8 +35,10 @@ def _similarity(ws: Any, run_id: str) -> Any:
         return ui.empty_state("No similarity run", "Train the similarity head to see its history.",
                               command=build_command(f"similarity/{run_id}", ws.root), id=ids.TRAINING_SIMILARITY_MISSING)
     table = training.evaluation_table(evaluation)
+    served = training.served_text(evaluation)
     return html.Div(
         [
+            dbc.Alert(served, color="info", class_name="small py-2", id="similarity-served") if served else None,
             training.chart_grid(hist, training.SIMILARITY_CHARTS, "similarity"),
             dbc.Row(
                 [

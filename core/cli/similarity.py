@@ -19,6 +19,8 @@ SIMILARITY_OPTIONS: dict[str, Option | str] = {
     "batch_size": "--batch-size",
     "random_state": "--seed",
     "target_recall": Option("--target-recall", "recall@10 the index must reach"),
+    "serve": Option("--serve", "served space: auto (the tuned embedding only where it beats the frozen features "
+                               "on held-out checks), tuned or frozen"),
 }
 
 
@@ -39,8 +41,8 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser(
         "similar", help="items most similar to an image, optionally shifted along directions",
-        description="Query by image file, URL or catalog item; --shift NAME=WEIGHT moves the query along a "
-                    "direction (see `directions`) before searching.")
+        description="Query by image file, URL or catalog item; --shift NAME=WEIGHT steers the results "
+                    "towards a direction's attribute (see `directions`).")
     add_workspace(p)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--image", help="path of an image file")
@@ -48,7 +50,8 @@ def register(sub: Any) -> None:
     src.add_argument("--item", help="item id of a catalog item")
     p.add_argument("--k", type=int, default=10, help="number of results (default %(default)s)")
     p.add_argument("--shift", action="append", default=[], metavar="NAME=WEIGHT",
-                   help="direction and weight, repeatable, e.g. --shift stripes=1.0")
+                   help="direction and weight in [-1, 1], repeatable: 0 the query as it is, 1 the same "
+                        "kind of piece with the attribute, e.g. --shift stripes=0.5")
     p.add_argument("--id", default="default", dest="run_id", help="similarity run id")
     add_json(p)
     p.set_defaults(handler=cmd_similar)
@@ -81,6 +84,7 @@ def cmd_similarity(args: argparse.Namespace) -> int:
         print(f"  label precision@10, all labelled queries: frozen "
               f"{ev['frozen_all_queries']['label_precision_at_10']:.3f}   tuned "
               f"{ev['tuned_all_queries']['label_precision_at_10']:.3f}")
+    print(f"  served: {ev['served']['space']} ({ev['served']['reason']})")
     print(f"  index: n_trees={ix['n_trees']} search_k={ix['search_k']} recall@10={ix['recall_at_10']}")
     for d in summary["directions"]:
         print(f"  direction {d['name']}: {d['source']}, auc {d.get('auc')}")

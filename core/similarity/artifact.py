@@ -23,9 +23,10 @@ import numpy as np
 from core.errors import InvalidInputError
 from core.similarity.config import SimilarityConfig
 from core.similarity.directions import Direction, from_examples, load_directions
-from core.similarity.directions import shift as shift_vector
 from core.similarity.estimator import TripletEmbedder
 from core.similarity.index import AnnIndex
+from core.similarity.served import FrozenEmbedder
+from core.similarity.steering import CANDIDATES_PER_RESULT, check_weights, steered_rows
 from core.workspace import Workspace
 
 __all__ = ["Hit", "SimilarityArtifact", "artifact_name", "item_labels", "load_similarity", "loaded"]
@@ -70,9 +71,16 @@ class SimilarityArtifact:
         """The backbone whose features the head was trained on (a query is embedded with it)."""
         return str(self.config.get("backbone", SimilarityConfig().backbone))
 
-    def embedder(self) -> TripletEmbedder:
-        """The trained head (loaded on call; :func:`loaded` caches it)."""
-        return TripletEmbedder.load(self.path / "head.pt")
+    @property
+    def space(self) -> str:
+        """``"tuned"`` or ``"frozen"``: the space of ``embeddings`` and the index (an artifact from
+        before the served-space choice is tuned)."""
+        return str((self.evaluation.get("served") or {}).get("space", "tuned"))
+
+    def embedder(self) -> TripletEmbedder | FrozenEmbedder:
+        """What maps frozen features to the served space: the trained head, or L2 normalisation
+        where the frozen features are served (loaded on call; :func:`loaded` caches it)."""
+        return TripletEmbedder.load(self.path / "head.pt") if self.space == "tuned" else FrozenEmbedder()
 
     def row_of(self, item_id: str) -> int:
         """Row of ``item_id``; InvalidInputError if it is not in the catalog."""
@@ -82,7 +90,7 @@ class SimilarityArtifact:
         return int(hits[0])
 
     def vector_of(self, item_id: str) -> np.ndarray:
-        """(d,) float32 stored tuned embedding of a catalog item; InvalidInputError if unknown."""
+        """(d,) float32 stored embedding (served space) of a catalog item; InvalidInputError if unknown."""
         return np.asarray(self.embeddings[self.row_of(item_id)], dtype=np.float32)
 
     def all_directions(self) -> tuple[dict[str, Direction], list[str]]:
@@ -114,22 +122,15 @@ class SimilarityArtifact:
             self._saved[key] = cached
         return {**self.directions, **cached[0]}, list(cached[1])
 
-    def shifted(self, vector: np.ndarray, weights: Mapping[str, float],
-                extra: Mapping[str, Direction] | None = None) -> np.ndarray:
-        """(d,) query moved along named directions: ``normalise(q + sum_i w_i d_i)``.
-
-        ``extra``: directions beyond the shared ones (a visitor's own), by name.
-        InvalidInputError names a direction that neither the artifact, the annotations nor
-        ``extra`` hold.
-        """
-        q = np.asarray(vector, dtype=np.float32)
-        if not weights:
-            return q
+    def known_directions(self, names: Collection[str], extra: Mapping[str, Direction] | None = None
+                         ) -> dict[str, Direction]:
+        """The artifact's directions and ``extra`` (a visitor's own), plus the annotations' example
+        sets when ``names`` asks for one that neither holds."""
         known = {**self.directions, **(extra or {})}
-        if any(n not in known for n in weights):
+        if any(n not in known for n in names):
             shared, _ = self.all_directions()
             known = {**shared, **(extra or {})}
-        return shift_vector(q, weights, known)
+        return known
 
     def search(
         self,
@@ -139,25 +140,35 @@ class SimilarityArtifact:
         shift: Mapping[str, float] | None = None,
         extra: Mapping[str, Direction] | None = None,
     ) -> list[Hit]:
-        """The ``k`` items most similar to a query, best first.
+        """The ``k`` items most similar to a query, best first, optionally steered by directions.
 
         Parameters
         ----------
-        vector : (d,) query in the tuned embedding space.
+        vector : (d,) query in the served space (see :attr:`space`).
         k : number of results.
         exclude : item ids left out of the results (the query item itself).
-        shift : ``{direction name: weight}`` applied to the query first, or None.
+        shift : ``{direction name: weight}``: 0 is the query as it is, 1 the same kind of piece
+            with the attribute (gated), negative weights steer away; see
+            :mod:`core.similarity.steering`. None or {}: plain similarity from the index.
         extra : directions beyond the shared ones that ``shift`` may name (a visitor's own).
 
         Returns
         -------
-        Up to ``k`` :class:`Hit` (``item_id``, cosine ``score``).
+        Up to ``k`` :class:`Hit` (``item_id``, cosine ``score`` to the query), in ranking order.
         """
-        q = self.shifted(vector, shift or {}, extra)
+        q = np.asarray(vector, dtype=np.float32).reshape(-1)
         skip = set(exclude)
-        ids, scores = self.index.query(q, k + len(skip))
-        hits = [Hit(str(i), float(s)) for i, s in zip(ids.tolist(), scores.tolist(), strict=True) if i not in skip]
-        return hits[:k]
+        weights = {n: float(w) for n, w in (shift or {}).items()}
+        known = self.known_directions(weights, extra)
+        check_weights(weights, known, int(self.embeddings.shape[1]))
+        if not any(weights.values()):
+            ids, scores = self.index.query(q, k + len(skip))
+            hits = [Hit(str(i), float(s)) for i, s in zip(ids.tolist(), scores.tolist(), strict=True) if i not in skip]
+            return hits[:k]
+        n_near = min(len(self.ids), CANDIDATES_PER_RESULT * k + len(skip))
+        nearest, _ = self.index.query_rows(q, n_near)
+        rows, sims = steered_rows(self.embeddings, q, nearest, k, weights, known, np.isin(self.ids, list(skip)))
+        return [Hit(str(self.ids[r]), float(s)) for r, s in zip(rows.tolist(), sims.tolist(), strict=True)]
 
 
 def load_similarity(ws: Workspace, run_id: str = "default") -> SimilarityArtifact:
@@ -183,7 +194,7 @@ def load_similarity(ws: Workspace, run_id: str = "default") -> SimilarityArtifac
 @dataclass(frozen=True)
 class _Loaded:
     artifact: SimilarityArtifact
-    embedder: TripletEmbedder
+    embedder: TripletEmbedder | FrozenEmbedder
     labels: dict[str, str]
 
 
@@ -208,7 +219,7 @@ def _current(ws: Workspace, run_id: str) -> _Loaded:
     return _load_cached(str(Path(ws.root).resolve()), run_id, int(ws.version(name) or 0))
 
 
-def loaded(ws: Workspace, run_id: str = "default") -> tuple[SimilarityArtifact, TripletEmbedder]:
+def loaded(ws: Workspace, run_id: str = "default") -> tuple[SimilarityArtifact, TripletEmbedder | FrozenEmbedder]:
     """The (cached) artifact and head for the workspace's current version of ``run_id``.
 
     Raises MissingArtifactError naming the build command when it does not exist.

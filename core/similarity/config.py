@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
 from core.backbones import DEFAULT_BACKBONE
 
-__all__ = ["GROUP_COLUMNS", "SHIPPED_DIRECTIONS", "SimilarityConfig"]
+__all__ = ["GROUP_COLUMNS", "SERVE_CHOICES", "SHIPPED_DIRECTIONS", "SimilarityConfig"]
+
+Serve = Literal["auto", "tuned", "frozen"]
+SERVE_CHOICES: tuple[str, ...] = get_args(Serve)
 
 SHIPPED_DIRECTIONS = Path(__file__).resolve().parents[2] / "data" / "demo" / "directions.json"
 GROUP_COLUMNS = ("group_id", "product_id", "pair_id", "style_id")
@@ -47,3 +51,4 @@ class SimilarityConfig:
     n_trees: int | None = None  # None (with search_k None): chosen by measurement
     search_k: int | None = None
     shipped_directions: str | None = str(SHIPPED_DIRECTIONS)  # example sets file, or None
+    serve: Serve = "auto"  # served space: "auto" (tuned only where it beats frozen), "tuned" or "frozen"

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import InvalidInputError
+from core.similarity.steering import calibrate, reliability
 
 __all__ = [
     "Direction",
@@ -144,7 +145,8 @@ def from_attribute(
     auc = _auc(scores[y[te]], scores[~y[te]])
     vec = _unit(fit(X, y), f"direction {name!r}")
     prov = {"n_positive": n_pos, "n_negative": n_neg, "auc": round(auc, 4), "auc_kind": "held-out",
-            "n_test": int(len(te)), "method": method, "created": _now(), **dict(details or {})}
+            "reliability": reliability(auc), "n_test": int(len(te)), "method": method, "created": _now(),
+            "offset": 0.0, **calibrate(scores[y[te]], scores[~y[te]]), **dict(details or {})}
     return Direction(name, vec, "attribute", prov)
 
 
@@ -166,9 +168,10 @@ def from_examples(
     positive_ids, negative_ids : >= 3 item ids each, on the side with / without the look.
     origin : where the sets came from (recorded in the provenance).
 
-    The reliability is a leave-one-out ROC AUC: each example is scored by the direction built
-    from all the other examples (pessimistic for very small sets: leaving an example out moves
-    its side's mean away from it).
+    The direction's calibrated probability (:func:`core.similarity.steering.probability`) is a
+    logistic fit on the same leave-one-out scores. The reliability is a leave-one-out ROC AUC:
+    each example is scored by the direction built from all the other examples (pessimistic for
+    very small sets: leaving an example out moves its side's mean away from it).
     """
     X = _check_embeddings(embeddings)
     pos, neg = list(dict.fromkeys(positive_ids)), list(dict.fromkeys(negative_ids))
@@ -190,7 +193,9 @@ def from_examples(
     pos_s, neg_s = leave_one_out_scores(P, N, f"direction {name!r}")
     auc = _auc(pos_s, neg_s)
     prov = {"n_positive": len(pos), "n_negative": len(neg), "auc": round(auc, 4), "auc_kind": "leave-one-out",
-            "origin": origin, "created": _now(), "positive_ids": pos, "negative_ids": neg}
+            "reliability": reliability(auc), "offset": float((P.mean(axis=0) + N.mean(axis=0)) / 2 @ vec),
+            **calibrate(np.asarray(pos_s), np.asarray(neg_s)), "origin": origin, "created": _now(),
+            "positive_ids": pos, "negative_ids": neg}
     return Direction(name, vec, "examples", prov)
 
 

@@ -3,7 +3,7 @@
 The steps: get the image bytes (fetching a URL under the SSRF guard), decode, embed with the
 frozen backbone, map through the similarity head, then :meth:`SimilarityArtifact.search
 <core.similarity.artifact.SimilarityArtifact.search>` shifts the query along directions and asks
-the annoy index. Item-id queries use the stored tuned embedding directly.
+the annoy index. Item-id queries use the stored (served-space) embedding directly.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from core.limits import query_slot
 from core.similarity.artifact import item_labels, loaded
 from core.similarity.directions import Direction, from_examples
 from core.similarity.estimator import TripletEmbedder
+from core.similarity.served import FrozenEmbedder
 from core.similarity.placement import cluster_backbones, cluster_of_features, cluster_of_item
 from core.workspace import Workspace
 
@@ -128,11 +129,12 @@ def warm_up(ws: Workspace, run_id: str = "default") -> None:
     cluster_of_features(ws, frozen, buf.getvalue())
 
 
-def embed_query(data: bytes | Image.Image, embedder: TripletEmbedder, backbone: str, threads: int = 1,
-                also: tuple[str, ...] = ()) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def embed_query(data: bytes | Image.Image, embedder: TripletEmbedder | FrozenEmbedder, backbone: str,
+                threads: int = 1, also: tuple[str, ...] = ()) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Embed a decoded image (or decode image bytes first, under the ingestion pixel cap): frozen
     features by backbone name ({backbone: (D,)}, plus sibling backbones in ``also`` that share
-    the forward pass) and the tuned unit vector (out_dim,).
+    the forward pass) and the unit vector in the served space (``embedder``: the artifact's, see
+    :meth:`SimilarityArtifact.embedder`).
 
     ``threads``: torch intra-op threads for this one image (restored afterwards; 0 keeps torch's
     setting). One thread is much faster on a busy machine: a single 224 px forward pass gains
@@ -155,8 +157,8 @@ def embed_query(data: bytes | Image.Image, embedder: TripletEmbedder, backbone: 
             torch.set_num_threads(before)
 
 
-def embed_query_bytes(data: bytes, embedder: TripletEmbedder, backbone: str, threads: int = 1) -> np.ndarray:
-    """The tuned unit vector (out_dim,) of image bytes (see :func:`embed_query`)."""
+def embed_query_bytes(data: bytes, embedder: TripletEmbedder | FrozenEmbedder, backbone: str, threads: int = 1) -> np.ndarray:
+    """The served-space unit vector of image bytes (see :func:`embed_query`)."""
     return embed_query(data, embedder, backbone, threads)[1]
 
 

@@ -1,4 +1,4 @@
-"""Pipeline step: train the similarity head, embed the catalog, index it, build directions.
+"""Pipeline step: train the similarity head, choose the served space, index it, build directions.
 
 Positives for the triplet loss are two views of the same image, items sharing a group key
 (``GROUP_COLUMNS``) and, with ``label_positives`` (default), items sharing the catalog's
@@ -8,14 +8,17 @@ frozen-vs-tuned figures use them as queries.
 Writes the artifact ``similarity/<run_id>``::
 
     head.pt            TripletEmbedder weights + hyperparameters (torch, weights_only)
-    embeddings.npy     (N, out_dim) float32 tuned, L2-normalised embeddings; row i = ids[i]
+    embeddings.npy     (N, d) float32 L2-normalised rows of the served space; row i = ids[i]:
+                       the tuned embedding (d = out_dim) or, where it lost the held-out
+                       comparison (``evaluation.json`` ``served``), the frozen features (d = D)
     ids.npy            (N,) item ids
     index/index.ann    annoy angular index over embeddings (item i = row i)
     index/ids.npy      the same ids
     index/index.json   sidecar: dim, metric, n_trees, search_k, seed, n_items, manifest_version,
                        recall_at_10 against exact search, tuning trials
     history.json       per epoch: loss, active_share, retrieval metrics on held-out items
-    evaluation.json    frozen features vs tuned embedding, same queries, same run
+    evaluation.json    frozen features vs tuned embedding, same queries, same run, and the
+                       served space with its reason (core.similarity.served)
     directions.json    directions (name, source, provenance) ...
     directions.npy     ... and their (K, out_dim) unit vectors
 """
@@ -33,11 +36,12 @@ import pandas as pd
 from core.errors import InvalidInputError
 from core.progress import Progress
 from core.similarity.artifact import artifact_name
-from core.similarity.config import GROUP_COLUMNS, SimilarityConfig
+from core.similarity.config import GROUP_COLUMNS, SERVE_CHOICES, SimilarityConfig
 from core.similarity.directions import Direction, from_attribute, from_examples, hex_luminance, save_directions
 from core.similarity.estimator import TripletEmbedder
 from core.similarity.index import build_measured
 from core.similarity.retrieval import l2_normalise, present, retrieval_metrics
+from core.similarity.served import choose_space, neighbour_agreement
 from core.workspace import Workspace
 
 __all__ = ["brighter_direction", "shipped_directions", "train_similarity"]
@@ -115,6 +119,7 @@ def _evaluate(features: np.ndarray, views: np.ndarray | None, tuned: np.ndarray,
     out: dict[str, Any] = {"n_items": int(len(features)), "n_validation": int(len(val_idx))}
     out["frozen"] = retrieval_metrics(frozen, frozen_views, val_idx, labels, groups)
     out["tuned"] = retrieval_metrics(tuned, tuned_views, val_idx, labels, groups)
+    out["served"] = choose_space(out["frozen"], out["tuned"], neighbour_agreement(tuned, frozen, val_idx))
     if labels is not None:
         all_idx = np.arange(len(features))
         out["frozen_all_queries"] = retrieval_metrics(frozen, None, all_idx, labels, None)
@@ -152,6 +157,8 @@ def train_similarity(
     from core.embedding import load_features
 
     cfg = config or SimilarityConfig()
+    if cfg.serve not in SERVE_CHOICES:
+        raise InvalidInputError(f"serve must be one of {', '.join(SERVE_CHOICES)}; got {cfg.serve!r}")
     fs = load_features(ws, cfg.backbone)
     ids = np.asarray(fs.ids).astype(str)
     features = np.asarray(fs.features, dtype=np.float32)
@@ -161,9 +168,14 @@ def train_similarity(
     groups, group_col = _groups(items, cfg.group_column)
 
     est = TripletEmbedder.from_config(cfg).fit(features, views, groups, labels, progress=progress)
-    emb = est.transform(features)
-    emb_views = None if views is None else est.transform(views)
-    evaluation = _evaluate(features, views, emb, emb_views, est.validation_idx_, labels, groups)
+    tuned = est.transform(features)
+    evaluation = _evaluate(features, views, tuned, None if views is None else est.transform(views),
+                           est.validation_idx_, labels, groups)
+    # the served space: the tuned embedding where it won the held-out comparison, else frozen
+    if cfg.serve != "auto":
+        evaluation["served"] = {**evaluation["served"], "space": cfg.serve,
+                                "reason": f"the configuration asks for it (serve={cfg.serve})"}
+    emb = tuned if evaluation["served"]["space"] == "tuned" else l2_normalise(features)
     evaluation["group_column"] = group_col
     evaluation["label_positives"] = bool(cfg.label_positives and labels is not None)
 

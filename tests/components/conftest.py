@@ -65,7 +65,7 @@ def tiny_sim_ws(tiny_ws: Workspace) -> Workspace:
         np.save(tmp / "features.npy", X)
         np.save(tmp / "views.npy", views)
     cfg = SimilarityConfig(epochs=2, out_dim=4, hidden_dim=8, batch_size=4, validation_fraction=0.0,
-                           shipped_directions=None, n_trees=2, search_k=20)
+                           shipped_directions=None, n_trees=2, search_k=20, serve="tuned")
     train_similarity(tiny_ws, cfg)
     return tiny_ws
 
@@ -96,5 +96,5 @@ def hist_sim_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     embed_workspace(ws, EmbedConfig(backbone="colour-histogram", n_views=2, workers=0))
     train_similarity(ws, SimilarityConfig(backbone="colour-histogram", out_dim=8, hidden_dim=16, epochs=2,
                                           batch_size=8, validation_fraction=0.0, shipped_directions=None,
-                                          n_trees=2, search_k=20))
+                                          n_trees=2, search_k=20, serve="tuned"))
     return ws

@@ -106,7 +106,7 @@ def test_stale_query_vector(tiny_sim_ws: Workspace) -> None:
 
 
 def test_clean_weights() -> None:
-    assert search.clean_weights(["a", "b", "c", "d"], [0, 1.5, None, 9]) == {"b": 1.5, "d": 2.0}
+    assert search.clean_weights(["a", "b", "c", "d"], [0, 0.5, None, 9]) == {"b": 0.5, "d": 1.0}
 
 
 @pytest.mark.parametrize(

@@ -19,11 +19,13 @@ import numpy as np
 import pytest
 
 from core import pipeline
-from core.embedding import EmbedConfig, embed_workspace
+from core.embedding import EmbedConfig, embed_workspace, load_features
 from core.errors import InvalidInputError, MissingArtifactError
 from core.fetch import FetchPolicy
 from core.similarity import SimilarityConfig, load_similarity, train_similarity
 from core.similarity.query import build_direction, list_directions, parse_shift, similar
+from core.similarity.retrieval import l2_normalise
+from core.similarity.steering import probability
 from core.workspace import Workspace
 from tests.conftest import write_subset_csv
 
@@ -45,7 +47,7 @@ def _config(tmp: Path, ws: Workspace) -> SimilarityConfig:
                             "negative": [{"item_id": "f" * 16}] * 3}]}
     (tmp / "dirs.json").write_text(json.dumps(spec))
     return SimilarityConfig(backbone="colour-histogram", out_dim=16, hidden_dim=32, epochs=4, batch_size=32,
-                            validation_fraction=0.25, shipped_directions=str(tmp / "dirs.json"))
+                            validation_fraction=0.25, shipped_directions=str(tmp / "dirs.json"), serve="tuned")
 
 
 @pytest.fixture(scope="module")
@@ -187,13 +189,21 @@ def test_the_loaded_artifact_owns_its_search(trained: tuple[Workspace, dict]) ->
     sims = np.asarray(art.embeddings) @ q
     exact = [str(art.ids[i]) for i in np.argsort(-sims) if art.ids[i] != query][:5]
     assert [h.item_id for h in hits] == exact
-    # shift: the query moved along the direction, then searched
-    d = art.directions["dressy"].vector
-    moved = (q + 2.0 * d) / np.linalg.norm(q + 2.0 * d)
-    shifted = art.search(q, 5, exclude=(query,), shift={"dressy": 2.0})
-    assert [h.item_id for h in shifted] == [h.item_id for h in art.search(moved, 5, exclude=(query,))]
+    # steered: similarity and probability each rescaled over the candidates (all 47 here) to
+    # [0, 1] and [0, w / (1 - w)]
+    p = probability(art.directions["dressy"], np.asarray(art.embeddings))
+    others = np.flatnonzero(art.ids != query)
+    scale = lambda v: (v - v.min()) / (v.max() - v.min())  # noqa: E731
+    expected = [str(art.ids[i]) for i in others[np.argsort(-(scale(sims[others]) + scale(p[others])),
+                                                           kind="stable")][:5]]
+    shifted = art.search(q, 5, exclude=(query,), shift={"dressy": 0.5})
+    assert [h.item_id for h in shifted] == expected
     assert [tuple(h) for h in shifted] == [(r["item_id"], pytest.approx(r["score"], abs=1e-5)) for r in
-                                          similar(ws, item_id=query, k=5, shift_weights={"dressy": 2.0}).results]
+                                          similar(ws, item_id=query, k=5, shift_weights={"dressy": 0.5}).results]
+    # the top of the scale: only items the direction calls dressy (p >= 0.5), most similar first
+    gated = art.search(q, 5, exclude=(query,), shift={"dressy": 2.0})
+    passing = [i for i in others[np.argsort(-sims[others])] if p[i] >= 0.5]
+    assert [h.item_id for h in gated] == [str(art.ids[i]) for i in passing[:5]]
     with pytest.raises(InvalidInputError, match="unknown direction 'stripes'"):
         art.search(q, 5, shift={"stripes": 1.0})
 
@@ -353,3 +363,29 @@ def test_warm_up_without_an_index_does_nothing(tmp_path: Path) -> None:
     artifact._load_cached.cache_clear()
     query.warm_up(Workspace(tmp_path / "empty"))  # no similarity artifact: nothing to load, no error
     assert artifact._load_cached.cache_info().currsize == 0
+
+
+def test_tuning_that_loses_falls_back_to_the_frozen_features(embedded_ws: Workspace, tmp_path: Path) -> None:
+    """A 2-d head with no structure term cannot keep what pieces look like: the step's own
+    held-out check sees it lose, and the frozen features are served (and indexed)."""
+    ws = Workspace(shutil.copytree(embedded_ws.root, tmp_path / "ws"))
+    cfg = SimilarityConfig(backbone="colour-histogram", out_dim=2, hidden_dim=8, epochs=2, batch_size=32,
+                           validation_fraction=0.25, structure_weight=0.0, shipped_directions=None)
+    summary = train_similarity(ws, cfg)
+    served = summary["evaluation"]["served"]
+    assert served["space"] == "frozen" and served["reason"]
+    art = load_similarity(ws)
+    frozen = load_features(ws, "colour-histogram").features
+    assert art.space == "frozen" and art.embeddings.shape == frozen.shape
+    np.testing.assert_allclose(art.embeddings, l2_normalise(frozen), atol=1e-6)
+    assert json.loads((art.path / "evaluation.json").read_text())["served"]["space"] == "frozen"
+    assert art.index.dim == art.embeddings.shape[1]  # the annoy index is over the served space
+    item = str(art.ids[3])
+    hits = art.search(art.vector_of(item), 3)
+    assert hits[0].item_id == item and hits[0].score == pytest.approx(1.0, abs=1e-4)
+    assert similar(ws, path=ws.image_path(item), k=1).results[0]["item_id"] == item  # an image query maps to frozen too
+
+
+def test_serve_setting_must_be_known(embedded_ws: Workspace) -> None:
+    with pytest.raises(InvalidInputError, match="serve must be one of"):
+        train_similarity(embedded_ws, SimilarityConfig(backbone="colour-histogram", serve="best"))
