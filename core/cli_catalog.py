@@ -11,11 +11,13 @@ from core.backbones import DEFAULT_BACKBONE, REGISTRY
 from core.cli_common import (
     add_json,
     add_quiet,
+    add_ray,
     add_workspace,
     open_workspace,
     print_json,
     progress_bar,
     progress_factory,
+    ray_config,
 )
 from core.embedding import EmbedConfig, load_features
 from core.errors import InvalidInputError
@@ -42,6 +44,7 @@ def register(sub: Any) -> None:
     p.add_argument("--views", type=int, default=EmbedConfig.n_views, help="augmented views per image (default %(default)s)")
     p.add_argument("--batch-size", type=int, default=EmbedConfig.batch_size)
     p.add_argument("--workers", type=int, default=EmbedConfig().workers, help="image-decoding processes (default %(default)s)")
+    add_ray(p)
     add_json(p)
     add_quiet(p)
     p.set_defaults(handler=cmd_embed)
@@ -55,6 +58,7 @@ def register(sub: Any) -> None:
                        description="Run every pipeline step in order on SOURCE, or on the bundled demo catalog.")
     p.add_argument("source", nargs="?", help="folder or .csv catalog (default: the bundled demo)")
     add_workspace(p)
+    add_ray(p)
     add_json(p)
     add_quiet(p)
     p.set_defaults(handler=cmd_run)
@@ -100,7 +104,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
     ws = Workspace.open(args.workspace)
     if args.views < 0 or args.batch_size < 1 or args.workers < 0:
         raise InvalidInputError("--views and --workers must be >= 0 and --batch-size >= 1")
-    cfg = EmbedConfig(backbone=args.backbone, n_views=args.views, batch_size=args.batch_size, workers=args.workers)
+    cfg = EmbedConfig(backbone=args.backbone, n_views=args.views, batch_size=args.batch_size, workers=args.workers,
+                      ray=ray_config(args))
     rep = pipeline.embed(ws, args.backbone, config=cfg,
                          progress=progress_bar(f"embed {args.backbone}", enabled=not (args.quiet or args.json)))
     if args.json:
@@ -145,7 +150,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     ws = open_workspace(args, create=True)
-    summary = pipeline.run(ws, args.source, progress_factory=progress_factory(not (args.quiet or args.json)))
+    config = pipeline.RunConfig(embed=EmbedConfig(ray=ray_config(args)))
+    summary = pipeline.run(ws, args.source, config=config, progress_factory=progress_factory(not (args.quiet or args.json)))
     if args.json:
         print_json(summary)
     else:

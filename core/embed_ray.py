@@ -41,7 +41,7 @@ from core.errors import ComputeClusterError, InvalidInputError
 from core.runtime import resolve
 from core.workspace import Workspace
 
-INSTALL_HINT = "pip install -r requirements-ray.txt (or pip install '.[ray]')"
+INSTALL_HINT = "pip install -r requirements-ray.txt"
 PROBE_TIMEOUT_S = 5.0
 
 
