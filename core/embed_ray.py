@@ -25,6 +25,7 @@ only when one of these functions runs.
 from __future__ import annotations
 
 import io
+import logging
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -127,6 +128,8 @@ def _run(started: bool, ws: Workspace, cfg: EmbedConfig, rc: RayConfig, names: l
          todo: list[str]) -> Iterator[EmbeddedBatch]:
     import ray.data
 
+    if started:  # our own connection (the CLI's): Ray Data's per-dataset INFO lines would bury the progress bar
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
     try:
         ray.data.DataContext.get_current().enable_progress_bars = False
         cpus = int(ray.cluster_resources().get("CPU", 1))
