@@ -4,8 +4,9 @@
 
 Starts a local Ray instance of ``--cpus`` CPUs, then embeds copies of one freshly ingested
 workspace (lite0 and its 2×2-grid sibling, as the pipeline does): the local path, Ray with 1
-worker, Ray with 2 workers (1 CPU and 1 torch thread each), and the local path again (so that
-drifting load on a shared machine shows). Prints for each:
+worker, Ray with 2 workers (1 CPU and 1 torch thread each), the local path again (so that
+drifting load on a shared machine shows), and the local path on 1 torch thread (what one Ray
+worker does, without Ray). Prints for each:
 - images/s over the whole call (for Ray: actors starting and loading the model included);
 - seconds until the first batch was stored (model loading; for Ray also actors starting);
 - against the first local run: the lowest and the mean per-row cosine of features and views.
@@ -70,14 +71,15 @@ def main() -> None:
              logging_level="warning", log_to_driver=False)
     print(f"ray.init (local instance, {args.cpus} CPUs): {time.perf_counter() - t0:.1f} s")
 
-    runs = [("local", None), ("ray, 1 worker", RayConfig(workers=1)), ("ray, 2 workers", RayConfig(workers=2)),
-            ("local again", None)]
+    # the 1-thread local run comes last: EmbedConfig.threads sets torch's threads for the process
+    runs = [("local", {}), ("ray, 1 worker", {"ray": RayConfig(workers=1)}),
+            ("ray, 2 workers", {"ray": RayConfig(workers=2)}), ("local again", {}), ("local, 1 thread", {"threads": 1})]
     reference: Workspace | None = None
     base = float("nan")
-    for k, (name, rc) in enumerate(runs):
+    for k, (name, options) in enumerate(runs):
         ws = Workspace(shutil.copytree(source.root, tmp / f"run{k}"))
         clock = Clock()
-        rep = pipeline.embed(ws, config=EmbedConfig(n_views=args.views, batch_size=args.batch_size, ray=rc),
+        rep = pipeline.embed(ws, config=EmbedConfig(n_views=args.views, batch_size=args.batch_size, **options),
                              progress=clock)
         whole = n * per_item / (time.perf_counter() - clock.start)
         assert rep.computed == n
