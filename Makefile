@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 
 .PHONY: run test system-deps lint bench
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-ray.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from core.augment import augmented_view, view_rng
-from core.backbones import DEFAULT_BACKBONE, PREPROCESS_VERSION, FeatureExtractor, get_spec, preprocess
+from core.backbones import DEFAULT_BACKBONE, PREPROCESS_VERSION, BackboneSpec, FeatureExtractor, get_spec, preprocess
 from core.errors import InvalidInputError, MissingArtifactError
 from core.feature_cache import CachedFeatures, CacheKey, FeatureCache
 from core.progress import Progress, report
@@ -28,7 +29,7 @@ from core.runtime import Runtime
 from core.workspace import Workspace, build_command
 
 if TYPE_CHECKING:
-    pass
+    from core.embed_ray import RayConfig
 
 TOPK = 5
 
@@ -48,6 +49,7 @@ class EmbedConfig:
     workers: int = field(default_factory=lambda: default_workers())
     threads: int = 0  # torch intra-op threads (0: torch's default)
     runtime: Runtime = "auto"  # numeric runtime of the forward pass (core.runtime.RUNTIMES); auto: per CPU
+    ray: RayConfig | None = None  # run the forward passes on a Ray cluster (core.embed_ray) instead of here
 
     def cache_key(self) -> CacheKey:
         return CacheKey(self.backbone, PREPROCESS_VERSION, self.n_views, self.view_seed)
@@ -104,11 +106,39 @@ class _ViewsDataset:
         import torch
 
         with Image.open(self.paths[i]) as im:
-            image = im.convert("RGB")
-        views = [image] + [
-            augmented_view(image, view_rng(self.ids[i], v, self.cfg.view_seed)) for v in range(1, self.cfg.n_views + 1)
-        ]
-        return torch.from_numpy(np.stack([preprocess(self.spec, v) for v in views]))
+            return torch.from_numpy(item_views(im.convert("RGB"), self.ids[i], self.cfg, self.spec))
+
+
+def item_views(image: Image.Image, item_id: str, cfg: EmbedConfig, spec: BackboneSpec) -> np.ndarray:
+    """(1 + V, 3, S, S) float32: the preprocessed original of item ``item_id`` and its V views."""
+    views = [image] + [augmented_view(image, view_rng(item_id, v, cfg.view_seed)) for v in range(1, cfg.n_views + 1)]
+    return np.stack([preprocess(spec, v) for v in views])
+
+
+@dataclass(frozen=True)
+class EmbeddedBatch:
+    """The features of a batch of b items: ``ids`` (b,); ``feats``, one (b, 1 + V, D) float32
+    array per backbone of the pass (the original first); ``topk_idx`` (b, 5) int16 and
+    ``topk_prob`` (b, 5) float32 of the originals, or None."""
+
+    ids: np.ndarray
+    feats: list[np.ndarray]
+    topk_idx: np.ndarray | None
+    topk_prob: np.ndarray | None
+
+
+def embed_batch(extractor: FeatureExtractor, ids: Any, batch: Any, specs: list[BackboneSpec],
+                chunk: int) -> EmbeddedBatch:
+    """One batch through the network: ``batch`` (b, 1 + V, 3, S, S) tensor of items ``ids``;
+    every spec of ``specs`` shares the pass (its own pooling grid)."""
+    b, v = batch.shape[:2]
+    flat = batch.reshape(b * v, *batch.shape[2:])
+    feats, probs = _forward(extractor, flat, tuple(s.grid for s in specs), chunk)
+    tk_i = tk_p = None
+    if probs is not None:
+        tk_i, tk_p = _topk(probs.numpy().reshape(b, v, -1)[:, 0])
+    rows = [f.numpy().reshape(b, v, s.dim).astype(np.float32, copy=False) for s, f in zip(specs, feats)]
+    return EmbeddedBatch(np.asarray(ids), rows, tk_i, tk_p)
 
 
 def _topk(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -154,30 +184,20 @@ def embed_workspace(
     total = len(ids)
     report(progress, len(ids) - len(todo), total)
     if todo:
-        dataset = _ViewsDataset([ws.image_path(i) for i in todo], todo, cfg)
-        loader: Any = torch.utils.data.DataLoader(
-            dataset,  # type: ignore[arg-type]
-            batch_size=cfg.batch_size, num_workers=cfg.workers, shuffle=False,
-            persistent_workers=False, prefetch_factor=4 if cfg.workers else None,
-        )
+        if cfg.ray is None:
+            batches = _local_batches(ws, cfg, specs, todo, extractor)
+        else:  # the hook for a Ray cluster: the same batches, computed by its actors
+            from core.embed_ray import ray_batches
+
+            batches = ray_batches(ws, cfg, specs, todo)
         done = len(ids) - len(todo)
-        start = 0
-        grids = tuple(s.grid for s in specs)
-        for batch in loader:
-            b, v = batch.shape[:2]
-            flat = batch.reshape(b * v, *batch.shape[2:])
-            feats, probs = _forward(extractor, flat, grids, cfg.forward_batch)
-            tk_i = tk_p = None
-            if probs is not None:
-                tk_i, tk_p = _topk(probs.numpy().reshape(b, v, -1)[:, 0])
-            batch_ids = np.asarray(todo[start:start + b])
-            for cache, have, s, f in zip(caches, cached, specs, feats):
-                need = np.array([i not in have for i in batch_ids])  # a sibling may be cached already
+        for out in batches:
+            for cache, have, f in zip(caches, cached, out.feats):
+                need = np.array([i not in have for i in out.ids])  # a sibling may be cached already
                 if need.any():
-                    rows = f.numpy().reshape(b, v, s.dim)[need]
-                    cache.append(CachedFeatures(batch_ids[need], rows, _rows(tk_i, need), _rows(tk_p, need)))
-            start += b
-            done += b
+                    cache.append(CachedFeatures(out.ids[need], f[need], _rows(out.topk_idx, need),
+                                                _rows(out.topk_prob, need)))
+            done += len(out.ids)
             report(progress, done, total)
         for cache, have in zip(caches, cached):
             have.add(cache.load(set(todo)))
@@ -187,6 +207,23 @@ def embed_workspace(
         cache.clear()  # the committed artifact holds these features now
     return EmbedReport(cfg.backbone, computed=len(todo), cached=total - len(todo), total=total,
                        siblings=[one.backbone for one in cfgs[1:]])
+
+
+def _local_batches(ws: Workspace, cfg: EmbedConfig, specs: list[BackboneSpec], todo: list[str],
+                   extractor: FeatureExtractor) -> Iterator[EmbeddedBatch]:
+    """The batches of ``todo`` computed in this process (DataLoader workers decoding)."""
+    import torch
+
+    dataset = _ViewsDataset([ws.image_path(i) for i in todo], todo, cfg)
+    loader: Any = torch.utils.data.DataLoader(
+        dataset,  # type: ignore[arg-type]
+        batch_size=cfg.batch_size, num_workers=cfg.workers, shuffle=False,
+        persistent_workers=False, prefetch_factor=4 if cfg.workers else None,
+    )
+    start = 0
+    for batch in loader:
+        yield embed_batch(extractor, todo[start:start + len(batch)], batch, specs, cfg.forward_batch)
+        start += len(batch)
 
 
 def _forward(extractor: FeatureExtractor, x: Any, grids: tuple[int, ...], chunk: int) -> tuple[list[Any], Any]:

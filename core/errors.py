@@ -47,3 +47,7 @@ class StorageError(StyleAtlasError):
 
 class BusyError(StyleAtlasError):
     """The server is doing as much of this kind of work at once as it allows; try again shortly."""
+
+
+class ComputeClusterError(StyleAtlasError):
+    """Ray is not installed, or the Ray cluster named cannot be reached or used."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import Any
 
 from core import pipeline
@@ -11,11 +12,13 @@ from core.backbones import DEFAULT_BACKBONE, REGISTRY
 from core.cli.common import (
     add_json,
     add_quiet,
+    add_ray,
     add_workspace,
     open_workspace,
     print_json,
     progress_bar,
     progress_factory,
+    ray_config,
 )
 from core.cli.options import Option, add_config_options, config_from_args
 from core.embedding import EmbedConfig, load_features
@@ -49,6 +52,7 @@ def register(sub: Any) -> None:
                                    "cached per item: a re-run computes only what is new.")
     add_workspace(p)
     add_config_options(p, EmbedConfig, EMBED_OPTIONS)
+    add_ray(p)
     add_json(p)
     add_quiet(p)
     p.set_defaults(handler=cmd_embed)
@@ -62,6 +66,7 @@ def register(sub: Any) -> None:
                        description="Run every pipeline step in order on SOURCE, or on the bundled demo catalog.")
     p.add_argument("source", nargs="?", help="folder or .csv catalog (default: the bundled demo)")
     add_workspace(p)
+    add_ray(p)
     add_json(p)
     add_quiet(p)
     p.set_defaults(handler=cmd_run)
@@ -107,7 +112,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     ws = Workspace.open(args.workspace)
     if args.n_views < 0 or args.batch_size < 1 or args.workers < 0:
         raise InvalidInputError("--views and --workers must be >= 0 and --batch-size >= 1")
-    cfg = config_from_args(EmbedConfig, args, EMBED_OPTIONS)
+    cfg = replace(config_from_args(EmbedConfig, args, EMBED_OPTIONS), ray=ray_config(args))
     rep = pipeline.embed(ws, args.backbone, config=cfg,
                          progress=progress_bar(f"embed {args.backbone}", enabled=not (args.quiet or args.json)))
     if args.json:
@@ -152,7 +157,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     ws = open_workspace(args, create=True)
-    summary = pipeline.run(ws, args.source, progress_factory=progress_factory(not (args.quiet or args.json)))
+    config = pipeline.RunConfig(embed=EmbedConfig(ray=ray_config(args)))
+    summary = pipeline.run(ws, args.source, config=config, progress_factory=progress_factory(not (args.quiet or args.json)))
     if args.json:
         print_json(summary)
     else:

@@ -26,6 +26,23 @@ def add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
 
 
+def add_ray(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                        help="run the forward passes on Ray: a local instance without ADDRESS, or 'auto', "
+                             "'host:6379', 'ray://host:10001' (needs requirements-ray.txt)")
+    parser.add_argument("--ray-workers", type=int, default=None, metavar="N",
+                        help="Ray actors, one model each (default: one per CPU of the cluster)")
+
+
+def ray_config(args: argparse.Namespace) -> Any:
+    """The :class:`core.embed_ray.RayConfig` that ``--ray`` asks for, or None."""
+    if args.ray is None:
+        return None
+    from core.embed_ray import RayConfig
+
+    return RayConfig(address=args.ray or None, workers=args.ray_workers)
+
+
 def open_workspace(args: argparse.Namespace, *, create: bool = False) -> Workspace:
     return Workspace(args.workspace, create=create)
 

@@ -23,8 +23,8 @@ from core.limits import query_slot
 from core.similarity.artifact import item_labels, loaded
 from core.similarity.directions import Direction, from_examples
 from core.similarity.estimator import TripletEmbedder
-from core.similarity.served import FrozenEmbedder
 from core.similarity.placement import cluster_backbones, cluster_of_features, cluster_of_item
+from core.similarity.served import FrozenEmbedder
 from core.workspace import Workspace
 
 if TYPE_CHECKING:

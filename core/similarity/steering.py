@@ -155,7 +155,8 @@ def steered_rows(
     term, passes, gated = _attribute_terms(X, weights, directions)
     ok = passes & ~skip
     n_extra = min(int(ok.sum()), CANDIDATES_PER_RESULT * k)
-    by_attribute = np.argpartition(-np.where(ok, term, -np.inf), n_extra - 1)[:n_extra] if n_extra else []
+    by_attribute: np.ndarray = (np.argpartition(-np.where(ok, term, -np.inf), n_extra - 1)[:n_extra] if n_extra
+                                else np.zeros(0, dtype=np.int64))
     if gated:  # the gate keeps few items: the most similar passing ones come from the passing set
         passing = np.flatnonzero(ok)
         sims_pass = X[passing] @ query
@@ -169,6 +170,6 @@ def steered_rows(
     near = X[nearest] @ np.asarray(query, dtype=np.float32) if len(nearest) else sims
     lo, hi = float(near.min()), float(near.max())  # the plain neighbourhood: the same for every direction
     r = (sims - lo) / (hi - lo) if hi > lo else np.ones_like(sims)
-    top = sum(t / (1 - t) for t in (min(abs(w), TOP_OF_SCALE) for w in weights.values()) if t < TOP_OF_SCALE)
-    order = np.argsort(-(r + _rescaled(term[cand], top)), kind="stable")[:k]
+    strength = float(sum(t / (1 - t) for t in (min(abs(w), TOP_OF_SCALE) for w in weights.values()) if t < TOP_OF_SCALE))
+    order = np.argsort(-(r + _rescaled(term[cand], strength)), kind="stable")[:k]
     return cand[order], sims[order].astype(np.float32)
