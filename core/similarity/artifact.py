@@ -22,11 +22,11 @@ import numpy as np
 
 from core.errors import InvalidInputError
 from core.similarity.config import SimilarityConfig
-from core.similarity.directions import Direction, from_examples, load_directions
+from core.similarity.directions import Direction, check_weights, from_examples, load_directions
 from core.similarity.estimator import TripletEmbedder
 from core.similarity.index import AnnIndex
 from core.similarity.served import FrozenEmbedder
-from core.similarity.steering import CANDIDATES_PER_RESULT, check_weights, steered_rows
+from core.similarity.steering import CANDIDATES_PER_RESULT, steered_rows
 from core.workspace import Workspace
 
 __all__ = ["Hit", "SimilarityArtifact", "artifact_name", "item_labels", "load_similarity", "loaded"]

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import InvalidInputError
-from core.similarity.steering import calibrate, reliability
+from core.similarity.steering import calibrate, check_weights, reliability
 
 __all__ = [
     "Direction",
@@ -312,17 +312,9 @@ def shift(q: np.ndarray, weights: Mapping[str, float], directions: Mapping[str, 
     (d,) float32 unit vector.
     """
     v = np.asarray(q, dtype=np.float64).reshape(-1).copy()
-    unknown = [n for n in weights if n not in directions]
-    if unknown:
-        known = ", ".join(sorted(directions)) or "none"
-        raise InvalidInputError(f"unknown direction {', '.join(map(repr, unknown))}; known: {known}")
+    check_weights(weights, directions, v.shape[0])
     for n, w in weights.items():
-        if not np.isfinite(w):
-            raise InvalidInputError(f"weight of {n!r} must be a finite number; got {w}")
-        d = directions[n].vector
-        if d.shape != v.shape:
-            raise InvalidInputError(f"direction {n!r} has dimension {d.shape[0]}; the query has {v.shape[0]}")
-        v += float(w) * d
+        v += float(w) * directions[n].vector
     return _unit(v, "shifted query")
 
 
