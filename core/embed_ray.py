@@ -28,45 +28,23 @@ import io
 import logging
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from PIL import Image
 
 from core.backbones import BackboneSpec, FeatureExtractor, get_spec
 from core.embedding import EmbedConfig, EmbeddedBatch, embed_batch, item_views
-from core.errors import ComputeClusterError, InvalidInputError
-from core.runtime import resolve
+from core.errors import ComputeClusterError
+from core.ray_config import RayConfig
+from core.runtime import Runtime, resolve
 from core.workspace import Workspace
 
 INSTALL_HINT = "pip install -r requirements-ray.txt"
 PROBE_TIMEOUT_S = 5.0
-
-
-@dataclass(frozen=True)
-class RayConfig:
-    """Where and how the embedding runs on Ray.
-
-    ``address``: None starts a local Ray instance (``ray.init()``); ``"auto"`` joins the cluster
-    this machine belongs to; ``"host:6379"`` a cluster's head node; ``"ray://host:10001"`` a
-    cluster through Ray Client. ``workers``: actors in the pool (None: the cluster's CPUs divided
-    by ``cpus_per_worker``). ``cpus_per_worker``: Ray CPUs, and torch threads, of each actor.
-    """
-
-    address: str | None = None
-    workers: int | None = None
-    cpus_per_worker: int = 1
-    send_bytes: bool = True  # False: workers read images from the workspace path (shared storage)
-    chunk_items: int = 8192  # items per dataset when bytes are sent (bounds the driver's memory)
-
-    def __post_init__(self) -> None:
-        if self.workers is not None and self.workers < 1:
-            raise InvalidInputError(f"Ray workers must be >= 1, got {self.workers}")
-        if self.cpus_per_worker < 1 or self.chunk_items < 1:
-            raise InvalidInputError("Ray cpus_per_worker and chunk_items must be >= 1")
 
 
 def connect(address: str | None) -> tuple[ModuleType, bool]:
@@ -120,7 +98,7 @@ def ray_batches(ws: Workspace, cfg: EmbedConfig, specs: list[BackboneSpec], todo
     rc = cfg.ray or RayConfig()
     _, started = connect(rc.address)
     # the runtime the driver resolved is the one its features record names, so every actor uses it
-    actor_cfg = replace(cfg, runtime=resolve(cfg.runtime))  # type: ignore[arg-type]  # resolve gives a concrete Runtime
+    actor_cfg = replace(cfg, runtime=cast(Runtime, resolve(cfg.runtime)))
     return _run(started, ws, actor_cfg, rc, [s.name for s in specs], todo)
 
 

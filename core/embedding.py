@@ -25,11 +25,12 @@ from core.backbones import DEFAULT_BACKBONE, PREPROCESS_VERSION, BackboneSpec, F
 from core.errors import InvalidInputError, MissingArtifactError
 from core.feature_cache import CachedFeatures, CacheKey, FeatureCache
 from core.progress import Progress, report
+from core.ray_config import RayConfig
 from core.runtime import Runtime
 from core.workspace import Workspace, build_command
 
 if TYPE_CHECKING:
-    from core.embed_ray import RayConfig
+    pass
 
 TOPK = 5
 

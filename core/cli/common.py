@@ -35,10 +35,10 @@ def add_ray(parser: argparse.ArgumentParser) -> None:
 
 
 def ray_config(args: argparse.Namespace) -> Any:
-    """The :class:`core.embed_ray.RayConfig` that ``--ray`` asks for, or None."""
+    """The :class:`core.ray_config.RayConfig` that ``--ray`` asks for, or None."""
     if args.ray is None:
         return None
-    from core.embed_ray import RayConfig
+    from core.ray_config import RayConfig
 
     return RayConfig(address=args.ray or None, workers=args.ray_workers)
 

@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 
 from core import pipeline
-from core.cli import main
-from core.embed_ray import RayConfig
+from core.cli import build_parser, main
+from core.cli.common import ray_config
 from core.embedding import EmbedConfig, load_features
 from core.errors import InvalidInputError
 from core.feature_cache import FeatureCache
+from core.ray_config import RayConfig
 from core.workspace import Workspace
 from tests.conftest import REPO, write_subset_csv
 
@@ -59,6 +60,14 @@ def test_a_bad_ray_address_is_one_clear_error_and_writes_nothing(photos_ws, tmp_
     assert rc == 2
     assert err.startswith("error: ") and message in err and "\n" not in err
     assert not ws.has("features/colour-histogram")
+
+
+def test_ray_options_parse_into_a_ray_config():
+    # building the parser resolves EmbedConfig's type hints, RayConfig's included
+    parse = build_parser().parse_args
+    assert ray_config(parse(["embed", "-w", "ws", "--ray", "auto", "--ray-workers", "3"])) == RayConfig("auto", 3)
+    assert ray_config(parse(["embed", "-w", "ws", "--ray"])) == RayConfig()
+    assert ray_config(parse(["run", "-w", "ws"])) is None
 
 
 def test_ray_workers_must_be_positive():
