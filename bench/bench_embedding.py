@@ -1,6 +1,7 @@
 """Embedding throughput, cache re-run and peak memory on the demo catalog.
 
-    .venv/bin/python bench/bench_embedding.py [--n 320] [--views 0] [--workers 2]
+    .venv/bin/python bench/bench_embedding.py [--n 320] [--views 0] [--workers 2] [--runtime auto]
+    .venv/bin/python bench/bench_embedding.py --decode-ab 3 [--n 160] [--views 2]
 
 Prints, from one process (so the ratio is fair on a noisy shared machine):
 - raw forward: images/s of the model alone on pre-decoded, pre-processed tensors;
@@ -8,6 +9,10 @@ Prints, from one process (so the ratio is fair on a noisy shared machine):
   + cache writes) on the same images, and its ratio to the raw forward;
 - re-run on the unchanged catalog: seconds and images recomputed (must be 0);
 - peak RSS of the process (and of its decoding workers) while embedding.
+
+``--decode-ab R``: instead, R rounds of ``embed_workspace`` with no decoding process, alternately
+without and with the decode thread (``EmbedConfig.decode_thread``), each on a fresh workspace:
+images/s per round and the median ratio with / without.
 """
 
 from __future__ import annotations
@@ -27,8 +32,11 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.backbones import FeatureExtractor, get_spec, preprocess, siblings  # noqa: E402
-from core.embedding import EmbedConfig, embed_workspace  # noqa: E402
+from core.embed.extractor import FeatureExtractor  # noqa: E402
+from core.embed.preprocess import preprocess  # noqa: E402
+from core.embed.runtime import CHOICES as RUNTIME_CHOICES  # noqa: E402
+from core.embed.spec import get_spec, siblings  # noqa: E402
+from core.embed.step import EmbedConfig, embed_workspace  # noqa: E402
 from core.images import ingest  # noqa: E402
 from core.workspace import Workspace  # noqa: E402
 from tests.conftest import write_subset_csv  # noqa: E402
@@ -76,20 +84,26 @@ def main() -> None:
     parser.add_argument("--backbone", default="efficientnet-lite0")
     parser.add_argument("--no-siblings", action="store_true",
                         help="embed the backbone alone (the pipeline also writes its 2x2-grid sibling)")
+    parser.add_argument("--runtime", default=EmbedConfig.runtime, choices=RUNTIME_CHOICES)
+    parser.add_argument("--decode-ab", type=int, default=0, metavar="ROUNDS",
+                        help="compare workers=0 without / with the decode thread instead")
     args = parser.parse_args()
     also = () if args.no_siblings else siblings(args.backbone)
     tmp = Path(tempfile.mkdtemp(prefix="bench-embed-"))
     per_class = 10_000 if args.n == 0 else max(1, args.n // 18)
     csv = write_subset_csv(tmp / "cat.csv", per_class=per_class, unlabelled=0)
+    if args.decode_ab:
+        decode_ab(tmp, csv, args, also)
+        return
     ws = Workspace(tmp / "ws")
     ingest(ws, csv)
     ids = ws.items()["item_id"].tolist()
     n_img = len(ids) * (1 + args.views)
     spec = get_spec(args.backbone)
-    extractor = FeatureExtractor(args.backbone)
+    extractor = FeatureExtractor(args.backbone, runtime=args.runtime)
     print(f"backbone {args.backbone} (+ {', '.join(also) or 'no siblings'}), {len(ids)} images x {1 + args.views} views, "
           f"batch {args.batch_size}, forward batch {args.forward_batch}, "
-          f"torch threads {torch.get_num_threads()}, decoding workers {args.workers}")
+          f"torch threads {torch.get_num_threads()}, decoding workers {args.workers}, runtime {extractor.runtime.name}")
 
     # raw forward on pre-decoded tensors (the same number of forwards as the pipeline), measured
     # before and after the pipeline run so that drifting load on a shared machine shows
@@ -106,7 +120,7 @@ def main() -> None:
     raw_before = raw_forward()
 
     cfg = EmbedConfig(backbone=args.backbone, n_views=args.views, workers=args.workers, batch_size=args.batch_size,
-                      forward_batch=args.forward_batch)
+                      forward_batch=args.forward_batch, runtime=args.runtime)
     maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with PeakRss() as peak:
         t0 = time.perf_counter()
@@ -125,6 +139,26 @@ def main() -> None:
     print(f"peak RSS embedding {peak.peak / 2**20:8.0f} MiB (process + workers, sampled; process peak "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB, of which "
           f"{maxrss_before / 1024:.0f} MiB before embedding: the model and the raw-forward tensors)")
+
+
+def decode_ab(tmp: Path, csv: Path, args: argparse.Namespace, also: tuple[str, ...]) -> None:
+    """Rounds of embedding with workers=0, alternately without and with the decode thread."""
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    for r in range(args.decode_ab):
+        for thread in (False, True):
+            ws = Workspace(tmp / f"ab-{r}-{thread}")
+            ingest(ws, csv)
+            cfg = EmbedConfig(backbone=args.backbone, n_views=args.views, workers=0, batch_size=args.batch_size,
+                              forward_batch=args.forward_batch, runtime=args.runtime, decode_thread=thread)
+            t0 = time.perf_counter()
+            rep = embed_workspace(ws, cfg, also=also)
+            rates[thread].append(rep.computed * (1 + args.views) / (time.perf_counter() - t0))
+            print(f"round {r} decode thread {'on ' if thread else 'off'} {rates[thread][-1]:7.1f} img/s "
+                  f"(runtime {rep.runtime}, {rep.computed} images x {1 + args.views} views)")
+            sys.stdout.flush()
+    ratio = float(np.median(np.array(rates[True]) / np.array(rates[False])))
+    print(f"decode thread: median {np.median(rates[True]):.1f} vs {np.median(rates[False]):.1f} img/s without, "
+          f"median ratio per round {ratio:.2f}")
 
 
 if __name__ == "__main__":

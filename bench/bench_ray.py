@@ -29,7 +29,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import pipeline  # noqa: E402
-from core.embedding import EmbedConfig, load_features  # noqa: E402
+from core.embed.artifact import load_features  # noqa: E402
+from core.embed.step import EmbedConfig  # noqa: E402
 from core.ray_config import RayConfig  # noqa: E402
 from core.workspace import Workspace  # noqa: E402
 from tests.conftest import write_subset_csv  # noqa: E402

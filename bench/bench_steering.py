@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.embedding import load_features  # noqa: E402
+from core.embed.artifact import load_features  # noqa: E402
 from core.similarity.directions import from_examples  # noqa: E402
 from core.similarity.retrieval import exact_topk, l2_normalise, partner_topk_accuracy  # noqa: E402
 from core.similarity.steering import steered_rows  # noqa: E402

@@ -17,7 +17,7 @@ from core.workspace import Workspace
 
 @lru_cache(maxsize=2)
 def _unit_features(root: str, name: str, version: int) -> tuple[np.ndarray, dict[str, int], np.ndarray]:
-    from core.embedding import load_features
+    from core.embed.artifact import load_features
 
     fs = load_features(Workspace(root, create=False), name.split("/", 1)[1])
     X = np.asarray(fs.features, dtype=np.float32)

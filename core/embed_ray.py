@@ -1,4 +1,4 @@
-"""Embedding on a Ray cluster: the forward passes of :func:`core.embedding.embed_workspace` run
+"""Embedding on a Ray cluster: the forward passes of :func:`core.embed.step.embed_workspace` run
 in a pool of Ray Data actors, each loading the backbone once.
 
 The driver (the process that called ``embed_workspace``) builds a Ray Data dataset of the items
@@ -36,11 +36,12 @@ from typing import Any, cast
 import numpy as np
 from PIL import Image
 
-from core.backbones import BackboneSpec, FeatureExtractor, get_spec
-from core.embedding import EmbedConfig, EmbeddedBatch, embed_batch, item_views
+from core.embed.extractor import FeatureExtractor
+from core.embed.runtime import RuntimeName, resolve
+from core.embed.spec import BackboneSpec, get_spec
+from core.embed.step import EmbedConfig, EmbeddedBatch, compute_batch, item_views
 from core.errors import ComputeClusterError
 from core.ray_config import RayConfig
-from core.runtime import Runtime, resolve
 from core.workspace import Workspace
 
 INSTALL_HINT = "pip install -r requirements-ray.txt"
@@ -93,12 +94,12 @@ def _probe(address: str) -> None:
 
 def ray_batches(ws: Workspace, cfg: EmbedConfig, specs: list[BackboneSpec], todo: list[str]) -> Iterator[EmbeddedBatch]:
     """The batches of ``todo`` (item ids), computed by Ray actors: what
-    :func:`core.embedding.embed_workspace` stores when ``cfg.ray`` is set. Connects at once
+    :func:`core.embed.step.embed_workspace` stores when ``cfg.ray`` is set. Connects at once
     (a bad address fails before any work); batches arrive in the order they finish."""
     rc = cfg.ray or RayConfig()
     _, started = connect(rc.address)
     # the runtime the driver resolved is the one its features record names, so every actor uses it
-    actor_cfg = replace(cfg, runtime=cast(Runtime, resolve(cfg.runtime)))
+    actor_cfg = replace(cfg, runtime=cast(RuntimeName, resolve(cfg.runtime)))
     return _run(started, ws, actor_cfg, rc, [s.name for s in specs], todo)
 
 
@@ -168,7 +169,7 @@ class _Embedder:
         for item_id, src in zip(ids, sources):
             with Image.open(io.BytesIO(src) if isinstance(src, bytes) else src) as im:
                 views.append(item_views(im.convert("RGB"), item_id, self.cfg, self.specs[0]))
-        out = embed_batch(self.extractor, ids, torch.from_numpy(np.stack(views)), self.specs, self.cfg.forward_batch)
+        out = compute_batch(self.extractor, ids, torch.from_numpy(np.stack(views)), self.specs, self.cfg.forward_batch)
         cols = {"item_id": out.ids, **{f"feats{k}": f for k, f in enumerate(out.feats)}}
         if out.topk_idx is not None and out.topk_prob is not None:
             cols.update(topk_idx=out.topk_idx, topk_prob=out.topk_prob)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from core.backbones import COLOUR_BACKBONE, DEFAULT_BACKBONE, get_spec, siblings
-from core.embedding import EmbedConfig, EmbedReport, embed_workspace
+from core.embed.spec import COLOUR_BACKBONE, DEFAULT_BACKBONE, get_spec, siblings
+from core.embed.step import EmbedConfig, EmbedReport, embed_workspace
 from core.images import IngestConfig, IngestReport
 from core.images import ingest as ingest_source
 from core.progress import Progress

@@ -107,7 +107,7 @@ def _load_source(ws: Workspace, source: str) -> tuple[np.ndarray, np.ndarray, in
     if not name:
         raise InvalidInputError(f"source must look like 'features/<backbone>' or 'similarity/<run>', got {source!r}")
     if kind == "features":
-        from core.embedding import load_features
+        from core.embed.artifact import load_features
 
         fs = load_features(ws, name)
         return np.asarray(fs.ids), np.asarray(fs.features), int(fs.version)

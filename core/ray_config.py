@@ -1,6 +1,6 @@
 """Where and how the embedding runs on a Ray cluster (read by :mod:`core.embed_ray`).
 
-Its own module so that :class:`core.embedding.EmbedConfig` can name it without importing Ray
+Its own module so that :class:`core.embed.step.EmbedConfig` can name it without importing Ray
 or the Ray code.
 """
 

@@ -8,7 +8,6 @@ from dataclasses import replace
 from typing import Any
 
 from core import pipeline
-from core.backbones import DEFAULT_BACKBONE, REGISTRY
 from core.cli.common import (
     add_json,
     add_quiet,
@@ -21,7 +20,9 @@ from core.cli.common import (
     ray_config,
 )
 from core.cli.options import Option, add_config_options, config_from_args
-from core.embedding import EmbedConfig, load_features
+from core.embed.artifact import load_features
+from core.embed.spec import DEFAULT_BACKBONE, REGISTRY
+from core.embed.step import EmbedConfig
 from core.errors import InvalidInputError
 from core.workspace import Workspace
 
@@ -119,7 +120,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
         print_json(vars(rep))
     else:
         also = f" (and {', '.join(rep.siblings)}, same pass)" if rep.siblings else ""
-        print(f"{args.backbone}{also}: {rep.total} items, {rep.computed} computed, {rep.cached} from cache")
+        print(f"{args.backbone}{also}: {rep.total} items, {rep.computed} computed, {rep.cached} from cache "
+              f"(runtime {rep.runtime})")
     return 0
 
 

@@ -11,11 +11,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from core.backbones import REGISTRY, get_spec
 from core.cli.common import add_json, add_quiet, add_workspace, open_workspace, print_json, progress_bar
 from core.cli.options import Option, add_config_options, config_from_args
 from core.cluster import ClusterConfig, assign_image, cluster_workspace, list_clusterings, require_clustering
-from core.embedding import EmbedConfig
+from core.embed.spec import REGISTRY, get_spec
+from core.embed.step import EmbedConfig
 from core.errors import InvalidInputError, MissingArtifactError
 from core.workspace import Workspace
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from core.backbones import DEFAULT_BACKBONE
 from core.cluster.estimator import AdaptiveDeepCluster
 from core.cluster.result import artifact_name, require_clustering
+from core.embed.spec import DEFAULT_BACKBONE
 from core.workspace import Workspace
 
 
@@ -62,7 +62,7 @@ def assign_features(ws: Workspace, features: np.ndarray, run_id: str = "default"
 
 def assign_image(ws: Workspace, image: Any, run_id: str = "default") -> Assignment:
     """Embed one PIL image and place it in clustering ``run_id`` (see :func:`assign_features`)."""
-    from core.embedding import embed_pil
+    from core.embed.onthefly import embed_pil
 
     require_clustering(ws, run_id)
     backbone = str((ws.record(artifact_name(run_id)) or {}).get("config", {}).get("backbone", DEFAULT_BACKBONE))

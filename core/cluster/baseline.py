@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from core.backbones import DEFAULT_BACKBONE
+from core.embed.spec import DEFAULT_BACKBONE
 from core.metrics import evaluate as label_scores
 from core.workspace import Workspace
 
@@ -44,7 +44,7 @@ def plain_kmeans(features: np.ndarray, k: int, labels: np.ndarray | None, seed: 
 def baselines(ws: Workspace, fs: Any, X: np.ndarray, k: int, labels: np.ndarray | None, seed: int) -> dict[str, Any]:
     """Plain k-means on the clustered features ``X`` (N, D) of FeatureSet ``fs``; when those are
     not the default backbone's (e.g. the 2×2 grid), also on its pooled features, as ``"pooled"``."""
-    from core.embedding import load_features
+    from core.embed.artifact import load_features
 
     out = {**plain_kmeans(X, k, labels, seed), "features": fs.backbone}
     if fs.backbone != DEFAULT_BACKBONE and ws.has(f"features/{DEFAULT_BACKBONE}"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from core.backbones import CLUSTER_BACKBONE
+from core.embed.spec import CLUSTER_BACKBONE
 
 # fields that describe the run around the estimator, not the estimator itself
 RUN_FIELDS = ("backbone", "use_views", "n_representatives", "baseline")

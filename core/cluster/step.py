@@ -67,7 +67,7 @@ def cluster_workspace(
     baseline comparison, cluster names), never to train it. An interrupted run resumes from
     its working checkpoint when called again with the same config.
     """
-    from core.embedding import load_features
+    from core.embed.artifact import load_features
 
     cfg = config or ClusterConfig()
     name = artifact_name(run_id)

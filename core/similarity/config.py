@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
-from core.backbones import DEFAULT_BACKBONE
+from core.embed.spec import DEFAULT_BACKBONE
 
 __all__ = ["GROUP_COLUMNS", "SERVE_CHOICES", "SHIPPED_DIRECTIONS", "SimilarityConfig"]
 

@@ -142,7 +142,7 @@ def embed_query(data: bytes | Image.Image, embedder: TripletEmbedder | FrozenEmb
     """
     import torch
 
-    from core.embedding import embed_pil
+    from core.embed.onthefly import embed_pil
 
     image = decode_image(data) if isinstance(data, bytes) else data
     before = torch.get_num_threads()

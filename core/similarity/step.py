@@ -154,7 +154,7 @@ def train_similarity(
     -------
     summary dict: version, evaluation, index sidecar, direction summaries, notes.
     """
-    from core.embedding import load_features
+    from core.embed.artifact import load_features
 
     cfg = config or SimilarityConfig()
     if cfg.serve not in SERVE_CHOICES:

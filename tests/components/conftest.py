@@ -85,7 +85,7 @@ def tiny_clustered_ws(tiny_sim_ws: Workspace) -> Workspace:
 def hist_sim_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """Twelve demo photos with colour-histogram features and a small real similarity artifact:
     image queries (upload, URL) run end to end in a second or two."""
-    from core.embedding import EmbedConfig, embed_workspace
+    from core.embed.step import EmbedConfig, embed_workspace
     from core.similarity import SimilarityConfig, train_similarity
     from tests.conftest import write_subset_csv
 

@@ -3,8 +3,10 @@ import pytest
 import torch
 from PIL import Image
 
-from core.backbones import REGISTRY, FeatureExtractor, fit_square, get_spec, preprocess
-from core.embedding import embed_pil
+from core.embed.extractor import FeatureExtractor
+from core.embed.onthefly import embed_pil
+from core.embed.preprocess import fit_square, preprocess
+from core.embed.spec import REGISTRY, get_spec
 from core.errors import MissingWeightsError, UnknownBackboneError
 from tests.conftest import DEMO, demo_rows
 
@@ -71,7 +73,7 @@ def test_lite0_model_is_frozen_and_in_eval_mode():
 
 
 def test_each_efficientnet_has_its_grid_sibling():
-    from core.backbones import siblings
+    from core.embed.spec import siblings
 
     assert siblings("efficientnet-lite0") == ("efficientnet-lite0-2x2",)
     assert siblings("efficientnet-lite2") == ("efficientnet-lite2-2x2",)

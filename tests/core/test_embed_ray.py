@@ -17,9 +17,10 @@ import pytest
 from core import pipeline
 from core.cli import build_parser, main
 from core.cli.common import ray_config
-from core.embedding import EmbedConfig, load_features
+from core.embed.artifact import load_features
+from core.embed.cache import FeatureCache
+from core.embed.step import EmbedConfig
 from core.errors import InvalidInputError
-from core.feature_cache import FeatureCache
 from core.ray_config import RayConfig
 from core.workspace import Workspace
 from tests.conftest import REPO, write_subset_csv

@@ -9,7 +9,9 @@ import pytest
 from PIL import Image
 
 from core.augment import augmented_view, view_rng
-from core.embedding import EmbedConfig, embed_pil, embed_workspace, load_features
+from core.embed.artifact import load_features
+from core.embed.onthefly import embed_pil
+from core.embed.step import EmbedConfig, embed_workspace
 from core.errors import MissingArtifactError
 from core.images import ingest
 from core.workspace import Workspace

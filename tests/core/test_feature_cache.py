@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from core.feature_cache import CachedFeatures, CacheKey, FeatureCache
+from core.embed.cache import CachedFeatures, CacheKey, FeatureCache
 
 
 def _rows(ids: list[str]) -> CachedFeatures:

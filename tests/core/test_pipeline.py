@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from core.cli import main
-from core.embedding import load_features
+from core.embed.artifact import load_features
 from core.workspace import Workspace
 
 

@@ -30,7 +30,7 @@ def _blobs(n: int = 150, d: int = 32, seed: int = 0) -> tuple[np.ndarray, np.nda
 
 
 def _write_features(ws: Workspace, X: np.ndarray, backbone: str = "efficientnet-lite0") -> list[str]:
-    """A features artifact in the layout core.embedding writes (ids.npy + features.npy)."""
+    """A features artifact in the layout core.embed writes (ids.npy + features.npy)."""
     ids = [f"{i:016x}" for i in range(len(X))]
     with ws.write_artifact(f"features/{backbone}", config={"backbone": backbone}) as tmp:
         np.save(tmp / "ids.npy", np.asarray(ids, dtype="U16"))

@@ -8,7 +8,7 @@ import pytest
 from core.cli import build_parser, catalog, cluster, similarity
 from core.cli.options import config_from_args
 from core.cluster import ClusterConfig
-from core.embedding import EmbedConfig
+from core.embed.step import EmbedConfig
 from core.similarity.config import SimilarityConfig
 
 # command, its minimal argv, the config class, the options built from it, the config it defaults to

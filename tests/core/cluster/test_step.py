@@ -170,7 +170,7 @@ def test_baseline_of_a_large_catalog_is_fitted_on_a_sample_and_assigns_every_ite
     """Above BASELINE_FIT_ITEMS the k-means baseline is fitted on a sample (memory-mapped
     features are never copied whole) and still labels every item: the blobs are recovered."""
     import core.cluster.baseline as step
-    from core.embedding import load_features
+    from core.embed.artifact import load_features
 
     ws, y, _ = blob_workspace(tmp_path / "ws", with_labels=True)
     fs = load_features(ws, "efficientnet-lite0-2x2")

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from core import pipeline
-from core.embedding import EmbedConfig, embed_workspace, load_features
+from core.embed.artifact import load_features
+from core.embed.step import EmbedConfig, embed_workspace
 from core.errors import InvalidInputError, MissingArtifactError
 from core.fetch import FetchPolicy
 from core.similarity import SimilarityConfig, load_similarity, train_similarity

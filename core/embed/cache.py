@@ -29,9 +29,10 @@ class CacheKey:
     preprocess_version: int
     n_views: int
     view_seed: int
+    runtime: str = "channels_last"  # the forward pass's runtime (core.embed.runtime): features of two are not mixed
 
     def folder(self, root: Path) -> Path:
-        return root / self.backbone / f"p{self.preprocess_version}-v{self.n_views}-s{self.view_seed}"
+        return root / self.backbone / f"p{self.preprocess_version}-v{self.n_views}-s{self.view_seed}-{self.runtime}"
 
 
 @dataclass
