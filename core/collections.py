@@ -258,6 +258,19 @@ def deletion_warning(slug: str) -> str:
     return f"Deleting “{what['name']}” removes {', '.join(parts)}. This cannot be undone."
 
 
+def summaries() -> list[dict[str, Any]]:
+    """One row per collection: slug, name, description, root, created, and ``items`` (photos;
+    None when its workspace cannot be read)."""
+    rows = []
+    for c in list_collections():
+        try:
+            n_items: int | None = len(Workspace.open(c.root).items())
+        except WorkspaceError:
+            n_items = None
+        rows.append({**c.to_dict(), "items": n_items})
+    return rows
+
+
 def cancel_jobs(root: Path, wait_s: float = CANCEL_WAIT_S) -> bool:
     """Cancel the collection's queued or running jobs (:mod:`core.jobs`) and wait until they
     stop; True when one was cancelled. :class:`BusyError` when one is still running after ``wait_s``."""
@@ -268,7 +281,7 @@ def cancel_jobs(root: Path, wait_s: float = CANCEL_WAIT_S) -> bool:
     cancelled = False
     deadline = time.monotonic() + wait_s
     while True:
-        job = jobs.latest(root)
+        job = jobs.latest(root)  # the running job, else the newest (a queued one)
         if job is None or job.state not in ACTIVE_JOB_STATES:
             return cancelled
         if time.monotonic() > deadline:

@@ -39,20 +39,8 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_import)
 
 
-def collection_rows() -> list[dict[str, Any]]:
-    """One row per collection: slug, name, description, folder, photos."""
-    rows = []
-    for c in collections.list_collections():
-        try:
-            n_items: int | None = len(Workspace.open(c.root).items())
-        except StyleAtlasError:
-            n_items = None
-        rows.append({**c.to_dict(), "items": n_items})
-    return rows
-
-
 def cmd_collections(args: argparse.Namespace) -> int:
-    rows = collection_rows()
+    rows = collections.summaries()
     if args.json:
         print_json({"home": str(collections.single_workspace() or collections.home()), "collections": rows})
         return 0
