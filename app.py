@@ -3,7 +3,9 @@
 Run ``python app.py`` (serves on 127.0.0.1:8050; ``HOST``/``PORT`` change that) or
 ``gunicorn app:server`` (see ``gunicorn.conf.py``). Settings come from the environment:
 
-- ``STYLE_ATLAS_WORKSPACE``: the workspace folder (default ``workspaces/demo`` in the repo);
+- ``STYLE_ATLAS_HOME``: the folder of collections (default ``workspaces/``; pages name theirs as
+  ``?c=<slug>``); ``STYLE_ATLAS_WORKSPACE``: serve that one workspace instead;
+- ``STYLE_ATLAS_MAX_IMPORT_MB``: an editor's import from the browser (default 100);
 - ``PORT``, ``HOST``: where ``python app.py`` listens;
 - ``REDIS_URL``: run background jobs with Celery on Redis instead of a local disk cache;
 - ``STYLE_ATLAS_MAX_UPLOAD_MB``: the upload size cap (default 10); request bodies are capped
@@ -28,6 +30,7 @@ from dash import Dash, html
 
 from components import build_banner
 from components.account import widget as account_widget
+from components.collection_admin import switcher as collection_switcher
 from components.hosting import alert_slot, callback_error, init_hosting
 from components.images import register_image_route
 from components.settings import REPO, debug_enabled, host, max_request_bytes, port
@@ -55,7 +58,7 @@ def _layout() -> html.Div:
     """The frame of every page (per page load: the account corner shows who is signed in)."""
     return html.Div(
         [
-            navbar(dash.page_registry.values(), extra=account_widget()),
+            navbar(dash.page_registry.values(), extra=[collection_switcher(), account_widget()]),
             dbc.Container([build_banner.layout(), alert_slot(), dash.page_container], fluid="xxl",
                           class_name="pb-5"),
         ]

@@ -14,6 +14,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from components import ids
 from components.auth import is_editor, refusal
 from components.build_status import BuildStatus, read_status
+from components.links import with_collection
 from components.settings import workspace_path
 
 POLL_MS = 2000
@@ -44,7 +45,7 @@ def render(status: BuildStatus | None, was_showing: bool) -> tuple[Any, bool]:
             [
                 html.Span("The demo catalog is ready. ", className="fw-bold"),
                 html.Span(f"Built in {_minutes(status.elapsed)}. "),
-                dbc.Button("Show it", id=ids.BUILD_RELOAD, href="/", external_link=True, color="light", size="sm",
+                dbc.Button("Show it", id=ids.BUILD_RELOAD, href=with_collection("/"), external_link=True, color="light", size="sm",
                            className="ms-2"),
             ],
             color="success", className="mt-3 mb-0", id=ids.BUILD_STATE_DONE,

@@ -11,6 +11,7 @@ from dash import dcc, html
 from components import clusterdata, ids, ui
 from components.auth import is_editor
 from components.data import catalog
+from components.links import with_collection
 from core.annotations import Annotations
 from core.errors import StyleAtlasError
 from core.workspace import Workspace
@@ -151,7 +152,7 @@ def overview_card(ws: Workspace, row: dict[str, Any]) -> dbc.Card:
                 [
                     name_editor(c, row["name"], row["auto_name"]),
                     html.Div(ui.gallery(thumbs, min_width=90), className="mt-2"),
-                    dcc.Link(f"Open all {row['size']} →", href=f"/clusters?cluster={c}", className="small",
+                    dcc.Link(f"Open all {row['size']} →", href=with_collection(f"/clusters?cluster={c}"), className="small",
                              id=f"open-cluster-{c}"),
                 ]
             ),

@@ -20,6 +20,7 @@ from dash import html
 from components import clusterdata, ids
 from components.data import catalog, projection
 from components.images import thumb_url
+from components.links import with_collection
 from core.annotations import MAX_EXAMPLES_PER_SIDE, Annotations
 from core.errors import StyleAtlasError
 from core.scratch import ScratchSpace
@@ -285,7 +286,7 @@ def clicked_href(frame: pd.DataFrame, rows: list[np.ndarray], click_data: dict[s
     row = _row_of(click_data["points"][0], rows)
     if row is None or not 0 <= row < len(frame):
         return None
-    return f"/item/{frame['item_id'].iloc[row]}"
+    return with_collection(f"/item/{frame['item_id'].iloc[row]}")
 
 
 def tray_summary(n: int) -> str:

@@ -74,6 +74,22 @@ def _plain_error(exc: Exception) -> tuple[str, int, dict[str, str]]:
     return error_message(exc), 503, {"Content-Type": "text/plain; charset=utf-8", "Retry-After": "30"}
 
 
+def _editor_request_cap() -> None:
+    """An editor's callbacks from the Collections page may carry an import
+    (``STYLE_ATLAS_MAX_IMPORT_MB``); every other request keeps the upload cap
+    (``MAX_CONTENT_LENGTH``). Either is checked before the body is read."""
+    from urllib.parse import urlsplit
+
+    from flask import request
+
+    from components.auth import is_editor
+
+    if request.method != "POST" or not request.path.endswith("/_dash-update-component"):
+        return
+    if urlsplit(request.headers.get("Referer", "")).path == settings.COLLECTIONS_PAGE and is_editor():
+        request.max_content_length = settings.max_import_request_bytes()
+
+
 def alert_slot() -> Any:
     """The page-wide slot :func:`callback_error` fills."""
     from dash import html
@@ -90,6 +106,7 @@ def init_hosting(server: Flask) -> None:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     init_auth(server)
     register_signin_routes(server, create_limiter(server))
+    server.before_request(_editor_request_cap)
     server.after_request(add_security_headers)
     server.register_error_handler(StyleAtlasError, _plain_error)
     server.register_error_handler(sqlite3.Error, _plain_error)

@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import Flask, Response, abort, send_file
 
 from components.data import catalog, is_item_id, open_workspace
+from components.links import with_collection
 
 KINDS = ("thumb", "full")
 CACHE_SECONDS = 365 * 24 * 3600
@@ -20,12 +21,12 @@ CACHE_SECONDS = 365 * 24 * 3600
 
 def thumb_url(item_id: str) -> str:
     """URL of an item's thumbnail."""
-    return f"/img/thumb/{item_id}"
+    return with_collection(f"/img/thumb/{item_id}")
 
 
 def full_url(item_id: str) -> str:
     """URL of an item's full-size image."""
-    return f"/img/full/{item_id}"
+    return with_collection(f"/img/full/{item_id}")
 
 
 def resolve_image(kind: str, item_id: str, workspace: str | Path | None = None) -> Path | None:

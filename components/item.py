@@ -11,6 +11,7 @@ from dash import dcc, html
 from components import clusterdata, ids, ui
 from components.data import catalog, is_item_id
 from components.images import full_url
+from components.links import with_collection
 from components.neighbours import neighbours
 from core.annotations import Annotations
 from core.errors import StyleAtlasError
@@ -90,7 +91,7 @@ def _cluster_block(cluster: dict[str, Any] | None) -> Any:
         return html.P("Not clustered yet.", className="text-muted small")
     return html.Div(
         [
-            dcc.Link(f"Cluster {cluster['cluster']} · {cluster['name']}", href=f"/clusters?cluster={cluster['cluster']}",
+            dcc.Link(f"Cluster {cluster['cluster']} · {cluster['name']}", href=with_collection(f"/clusters?cluster={cluster['cluster']}"),
                      id=ids.ITEM_CLUSTER_LINK),
             html.Div(
                 f"confidence {cluster['confidence']:.2f}" + (" · flagged as novel" if cluster["novel"] else ""),
@@ -143,7 +144,7 @@ def render(ws: Workspace | None, item_id: str) -> html.Div:
             ui.page_header(
                 title,
                 f"Item {item_id}",
-                right=dbc.Button("Find similar", href=f"/search?item={item_id}", color="primary", id=ids.FIND_SIMILAR),
+                right=dbc.Button("Find similar", href=with_collection(f"/search?item={item_id}"), color="primary", id=ids.FIND_SIMILAR),
             ),
             dbc.Row(
                 [

@@ -9,12 +9,22 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORKSPACE = REPO / "workspaces" / "demo"
 DEFAULT_MAX_UPLOAD_MB = 10.0
 REQUEST_OVERHEAD_BYTES = 2**20  # a callback's JSON around the largest upload
+COLLECTIONS_PAGE = "/collections"  # the page whose editor callbacks may carry an import
 
 
 def workspace_path() -> Path:
-    """The workspace the app shows: ``STYLE_ATLAS_WORKSPACE`` or ``workspaces/demo``."""
-    env = os.environ.get("STYLE_ATLAS_WORKSPACE", "").strip()
-    return Path(env).expanduser().absolute() if env else DEFAULT_WORKSPACE
+    """The workspace the app shows: ``STYLE_ATLAS_WORKSPACE`` when set (one collection), else the
+    collection the page URL names (``?c=<slug>``, :mod:`components.links`) in
+    ``STYLE_ATLAS_HOME``, else the default one (``workspaces/demo``). A malformed slug names a
+    folder that does not exist, so the page says there is no such workspace."""
+    from components.links import current_slug
+    from core import collections
+    from core.errors import InvalidInputError
+
+    try:
+        return collections.folder_for(current_slug())
+    except InvalidInputError:
+        return collections.home() / ".no-such-collection"
 
 
 def max_upload_bytes() -> int:
@@ -24,6 +34,23 @@ def max_upload_bytes() -> int:
     except ValueError:
         mb = DEFAULT_MAX_UPLOAD_MB
     return int(max(mb, 0.1) * 1024 * 1024)
+
+
+DEFAULT_MAX_IMPORT_MB = 100.0
+
+
+def max_import_bytes() -> int:
+    """Largest import from the browser, all files together (``STYLE_ATLAS_MAX_IMPORT_MB``, default 100 MB)."""
+    try:
+        mb = float(os.environ.get("STYLE_ATLAS_MAX_IMPORT_MB", DEFAULT_MAX_IMPORT_MB))
+    except ValueError:
+        mb = DEFAULT_MAX_IMPORT_MB
+    return int(max(mb, 0.1) * 1024 * 1024)
+
+
+def max_import_request_bytes() -> int:
+    """The request cap of an editor's requests (an import, base64 in a callback's JSON)."""
+    return max(max_import_bytes(), max_upload_bytes()) * 4 // 3 + REQUEST_OVERHEAD_BYTES
 
 
 def max_request_bytes() -> int:

@@ -10,6 +10,7 @@ from dash import dcc, html
 
 from components import ids
 from components.images import thumb_url
+from components.links import with_collection
 from core.workspace import Workspace, build_command
 
 BRAND = "Style Atlas"
@@ -17,18 +18,19 @@ BRAND = "Style Atlas"
 
 def navbar(pages: Iterable[Mapping[str, Any]], extra: Any = None) -> dbc.Navbar:
     """The top bar, one link per registered page with ``nav_order`` (from ``dash.page_registry``),
-    then ``extra`` (the account corner) at the right."""
+    then ``extra`` (the collection switcher, the account corner: one or a list) at the right."""
     shown = sorted((p for p in pages if p.get("nav_order") is not None), key=lambda p: p["nav_order"])
     links = [
-        dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact", id=f"nav-{p['module'].split('.')[-1]}"))
+        dbc.NavItem(dbc.NavLink(p["name"], href=with_collection(p["relative_path"]), active="exact", id=f"nav-{p['module'].split('.')[-1]}"))
         for p in shown
     ]
     return dbc.Navbar(
         dbc.Container(
             [
-                dbc.NavbarBrand([html.Span("◆ ", className="brand-mark"), BRAND], href="/", class_name="fw-bold"),
+                dbc.NavbarBrand([html.Span("◆ ", className="brand-mark"), BRAND], href=with_collection("/"), class_name="fw-bold"),
                 dbc.NavbarToggler(id=ids.NAVBAR_TOGGLER),
-                dbc.Collapse(dbc.Nav([*links, extra] if extra is not None else links, navbar=True, class_name="ms-auto"),
+                dbc.Collapse(dbc.Nav([*links, *(x for x in (extra if isinstance(extra, list) else [extra]) if x is not None)],
+                                     navbar=True, class_name="ms-auto"),
                              id=ids.NAVBAR_COLLAPSE, navbar=True),
             ],
             fluid=True,
@@ -110,7 +112,7 @@ def not_found(what: str, ident: str, back_href: str = "/", back_label: str = "Ba
                 f"This {what} is not in the current catalog. The link may be old, or the catalog was rebuilt.",
                 className="text-muted",
             ),
-            dbc.Button(back_label, href=back_href, color="primary", outline=True),
+            dbc.Button(back_label, href=with_collection(back_href), color="primary", outline=True),
         ],
         className="empty-state text-center",
         id=ids.NOT_FOUND,
@@ -130,7 +132,7 @@ def item_card(
         html.Div(
             [
                 html.Span(title or "unlabelled", className="card-title small fw-semibold text-truncate mb-0"),
-                dcc.Link("similar", href=f"/search?item={item_id}", className="similar-link small",
+                dcc.Link("similar", href=with_collection(f"/search?item={item_id}"), className="similar-link small",
                          title="Find similar pieces"),
             ],
             className="d-flex justify-content-between align-items-baseline gap-1",
@@ -145,7 +147,7 @@ def item_card(
                     html.Img(src=thumb_url(item_id), className="card-img-top item-thumb", alt=title or item_id),
                     dbc.Badge(badge, color="dark", class_name="score-badge") if badge else None,
                 ],
-                href=href or f"/item/{item_id}",
+                href=with_collection(href or f"/item/{item_id}"),
                 className="thumb-link",
             ),
             dbc.CardBody(body, class_name="p-2"),

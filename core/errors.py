@@ -13,6 +13,11 @@ class InvalidInputError(StyleAtlasError, ValueError):
     """A bad parameter or bad data."""
 
 
+class FetchUnavailableError(InvalidInputError):
+    """A URL could not be fetched for a reason that may pass (timeout, refused connection, HTTP
+    429 or 5xx): worth a retry, unlike a refused address or a page that is not an image."""
+
+
 class InvalidImageError(InvalidInputError):
     """Bytes that are not a usable image (empty, truncated, not an image, too many pixels)."""
 

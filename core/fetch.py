@@ -27,7 +27,7 @@ from urllib.parse import urljoin, urlsplit
 
 import urllib3
 
-from core.errors import BusyError, InvalidInputError
+from core.errors import BusyError, FetchUnavailableError, InvalidInputError
 
 __all__ = ["FetchPolicy", "FetchedImage", "fetch_image", "check_address", "MAX_CONCURRENT_FETCHES"]
 
@@ -278,7 +278,8 @@ def fetch_image(url: str, policy: FetchPolicy | None = None) -> FetchedImage:
     Raises
     ------
     InvalidInputError : refused address, bad scheme, too many redirects, HTTP error, non-image
-        content type, compressed body, body over the size cap, timeout.
+        content type, compressed body, body over the size cap; its subclass
+        FetchUnavailableError for what may pass (timeout, connection failure, HTTP 429/5xx).
     BusyError : :data:`MAX_CONCURRENT_FETCHES` fetches are already running in this process.
     """
     policy = policy or FetchPolicy()
@@ -290,9 +291,12 @@ def fetch_image(url: str, policy: FetchPolicy | None = None) -> FetchedImage:
             try:
                 return _follow(url, policy, allow, watchdog)
             except (TimeoutError, urllib3.exceptions.HTTPError, OSError) as exc:
+                if isinstance(exc, urllib3.exceptions.NewConnectionError) and not watchdog.fired:
+                    # urllib3 2 makes this a ConnectTimeoutError, also when the port refused at once
+                    raise FetchUnavailableError(f"could not fetch {url}: cannot connect to the server") from None
                 if watchdog.fired or isinstance(exc, TimeoutError | urllib3.exceptions.TimeoutError):
-                    raise InvalidInputError(f"fetching {url} timed out after {policy.timeout_s:g} s") from None
-                raise InvalidInputError(f"could not fetch {url}: {exc.__class__.__name__}") from None
+                    raise FetchUnavailableError(f"fetching {url} timed out after {policy.timeout_s:g} s") from None
+                raise FetchUnavailableError(f"could not fetch {url}: {exc.__class__.__name__}") from None
     finally:
         _FETCH_SLOTS.release()
 
@@ -339,6 +343,8 @@ def _follow(url: str, policy: FetchPolicy, allow: list[IPNetwork], watchdog: _Wa
 
 def _check_headers(resp: urllib3.response.HTTPResponse, url: str, max_bytes: int) -> None:
     """Refuse a non-200 status, a non-image type, a compressed body or a declared size over the cap."""
+    if resp.status == 429 or resp.status >= 500:
+        raise FetchUnavailableError(f"{url} answered HTTP {resp.status}")
     if resp.status != 200:
         raise InvalidInputError(f"{url} answered HTTP {resp.status}")
     ctype = resp.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()

@@ -50,6 +50,7 @@ class IngestReport:
     added: list[str] = field(default_factory=list)  # new item ids
     existing: int = 0  # images already in the catalog (same content)
     skipped: list[dict[str, str]] = field(default_factory=list)  # [{source, reason}]
+    existing_sources: list[str] = field(default_factory=list)  # the sources counted in ``existing``
 
     def to_dict(self) -> dict[str, Any]:
         return {"added": len(self.added), "existing": self.existing, "skipped": self.skipped}
@@ -243,6 +244,23 @@ def _row(p: _Prepared, source: str, metadata: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def ingest_files(
+    ws: Workspace,
+    paths: list[Path],
+    sources: list[str],
+    meta: pd.DataFrame,
+    *,
+    skipped: Iterable[dict[str, str]] = (),
+    config: IngestConfig | None = None,
+    progress: Progress = None,
+) -> IngestReport:
+    """Add image files to the workspace: ``paths[i]`` is read, ``sources[i]`` is what the catalog
+    and the report call it (a ZIP entry, a URL), ``meta`` row i its metadata (no columns: none).
+    ``skipped`` (already refused elsewhere) is carried into the report and the skipped list."""
+    return _ingest_files(ws, sources, meta, list(skipped), config or IngestConfig(), progress,
+                         paths=[str(p) for p in paths])
+
+
 def _ingest_files(
     ws: Workspace,
     sources: list[str],
@@ -250,6 +268,7 @@ def _ingest_files(
     skipped: list[dict[str, str]],
     cfg: IngestConfig,
     progress: Progress,
+    paths: list[str] | None = None,
 ) -> IngestReport:
     result = IngestReport(skipped=list(skipped))
     catalog = ws.items()
@@ -261,7 +280,7 @@ def _ingest_files(
     def work(i: int) -> tuple[int, _Prepared | str | None]:
         path = sources[i]
         try:
-            data = Path(path).read_bytes()
+            data = Path(paths[i] if paths is not None else path).read_bytes()
         except OSError as exc:
             return i, f"unreadable file ({exc.strerror or exc})"
         item_id = item_id_for(data)
@@ -277,10 +296,12 @@ def _ingest_files(
         for done, (i, outcome) in enumerate(pool.map(work, range(total)), start=1):
             if outcome is None:
                 result.existing += 1
+                result.existing_sources.append(sources[i])
             elif isinstance(outcome, str):
                 result.skipped.append({"source": sources[i], "reason": outcome})
             elif outcome.item_id in known or outcome.item_id in seen:
                 result.existing += 1
+                result.existing_sources.append(sources[i])
             else:
                 seen.add(outcome.item_id)
                 rows.append(_row(outcome, sources[i], _metadata(meta, i)))

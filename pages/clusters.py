@@ -14,6 +14,7 @@ from dash import MATCH, Input, Output, State, callback, dcc, html
 
 from components import auth, clusterdata, clusters, ids, ui
 from components.data import open_workspace
+from components.links import with_collection
 from core.workspace import Workspace
 
 dash.register_page(__name__, path="/clusters", name="Clusters", title="Style Atlas · Clusters", nav_order=2)
@@ -26,7 +27,7 @@ def _one_cluster(ws: Workspace, c: int) -> html.Div:
     conf = f"{row['mean_confidence']:.2f}" if row["mean_confidence"] is not None else "—"
     return html.Div(
         [
-            dcc.Link("← All clusters", href="/clusters", className="small"),
+            dcc.Link("← All clusters", href=with_collection("/clusters"), className="small"),
             ui.page_header(f"Cluster {c}", f"{row['size']} photos · mean confidence {conf} · automatic name “{row['auto_name']}”"),
             html.Div(clusters.name_editor(c, row["name"], row["auto_name"]), className="mb-3"),
             html.Div(ui.gallery(clusters.confidence_cards(ws, clusters.page_slice(item_ids, 1))), id=ids.CLUSTER_GALLERY),
@@ -69,7 +70,7 @@ def layout(cluster: str | None = None, view: str | None = None, **_query: Any) -
     if cluster is not None:
         c = clusters.parse_cluster(cluster, {r["cluster"] for r in rows})
         if c is None:
-            return html.Div(ui.not_found("cluster", str(cluster), back_href="/clusters", back_label="See all clusters"),
+            return html.Div(ui.not_found("cluster", str(cluster), back_href=with_collection("/clusters"), back_label="See all clusters"),
                             id=ids.PAGE_CLUSTERS)
         return html.Div(_one_cluster(ws, c), id=ids.PAGE_CLUSTERS)
     tabs = dbc.Tabs(

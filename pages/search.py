@@ -11,6 +11,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from components import auth, clusterdata, ids, ratelimit, search, ui
 from components.data import catalog, open_workspace
+from components.links import with_collection
 from components.settings import max_upload_bytes
 
 dash.register_page(__name__, path="/search", name="Search", title="Style Atlas · Search", nav_order=4)
@@ -178,7 +179,7 @@ def _results(q: dict[str, Any] | None, values: list[float | None], slider_ids: l
         [
             html.Img(src=q.get("preview"), className="query-image mb-2", id=ids.SEARCH_QUERY_IMAGE) if q.get("preview") else None,
             html.Div(q.get("title") or "", className="fw-semibold text-truncate"),
-            dcc.Link("Open item", href=f"/item/{q['item_id']}", className="small")
+            dcc.Link("Open item", href=with_collection(f"/item/{q['item_id']}"), className="small")
             if q.get("item_id") and q["item_id"] in cat else None,
         ]
     )

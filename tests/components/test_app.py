@@ -63,3 +63,7 @@ def test_a_body_over_the_upload_cap_is_refused_before_it_is_parsed() -> None:
     assert len(at_cap) < max_request_bytes()
     answer = client.post("/_dash-update-component", data=at_cap, content_type="application/json")
     assert answer.status_code != 413
+    # the editor's import on the Collections page may be larger (STYLE_ATLAS_MAX_IMPORT_MB)
+    answer = client.post("/_dash-update-component", data=huge, content_type="application/json",
+                         headers={"Referer": "http://localhost/collections?c=demo"})
+    assert answer.status_code != 413

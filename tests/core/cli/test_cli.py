@@ -55,7 +55,7 @@ def test_folder_of_only_bad_files_fails(tmp_path, capsys):
     assert code == 2 and "no usable image" in err
 
 
-@pytest.mark.parametrize("command", ["ingest", "embed", "info", "run", "project", "backbones"])
+@pytest.mark.parametrize("command", ["ingest", "embed", "info", "run", "project", "backbones", "collections", "import"])
 def test_every_command_has_help(command):
     proc = subprocess.run([sys.executable, "-m", "core", command, "--help"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0 and "usage: python -m core " + command in proc.stdout
