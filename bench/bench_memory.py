@@ -24,7 +24,7 @@ HTTP 429) counted apart. Configurations (``--configs``, in one run):
 Usage::
 
     .venv/bin/python bench/bench_memory.py --workspace /path/to/built/workspace \\
-        [--configs before,after] [--users 20] [--seconds 60] [--memory-mb 512]
+        [--configs before,after] [--users 20] [--seconds 60] [--memory-mb 512] [--compare]
 
 The workspace needs the serving artifact for ``after`` (``python -m core serving --workspace WS``;
 the pipeline writes it). No figures are asserted; see bench/README.md.
@@ -238,6 +238,45 @@ def directions(ws_root: Path) -> list[str]:
     return [d["key"] for d in search.directions(Workspace(ws_root, create=False))[0]]
 
 
+def compare_query_models(ws_root: Path, n: int = 40) -> dict[str, Any]:
+    """ONNX Runtime query models against the torch fp32 path, in this process, on ``n`` catalog
+    photos: min / mean cosine of the backbone features and the served vectors, p50 ms per query."""
+    import torch
+    from PIL import Image
+
+    from core.embed.onthefly import embed_pil
+    from core.serving.models import serving_models
+    from core.similarity.artifact import load_similarity
+    from core.workspace import Workspace
+
+    torch.set_num_threads(1)  # as the web process's torch path runs a query (embed_query threads=1)
+    ws = Workspace(ws_root, create=False)
+    models = serving_models(ws)
+    if models is None:
+        return {"error": "no current serving/default (run `python -m core serving --workspace WS`)"}
+    art = load_similarity(ws)
+    head = art.embedder()
+    ids = ws.items()["item_id"].tolist()
+    photos = [Image.open(ws.image_path(i)).convert("RGB") for i in ids[:: max(1, len(ids) // n)][:n]]
+    cos: dict[str, list[float]] = {"features": [], "served": []}
+    ms: dict[str, list[float]] = {"onnx": [], "torch": []}
+    for im in photos:
+        t0 = time.perf_counter()
+        f_onnx = models.features([im], (models.backbone,))[models.backbone]
+        v_onnx = models.head.transform(f_onnx)
+        ms["onnx"].append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        f_torch = embed_pil([im], models.backbone, runtime="fp32").features
+        v_torch = head.transform(f_torch)
+        ms["torch"].append((time.perf_counter() - t0) * 1000)
+        for key, a, b in (("features", f_onnx, f_torch), ("served", v_onnx, v_torch)):
+            cos[key].append(float((a * b).sum() / (np.linalg.norm(a) * np.linalg.norm(b))))
+    return {"photos": len(photos), "space": art.space,
+            **{f"cosine_{k}_min": round(min(v), 6) for k, v in cos.items()},
+            **{f"cosine_{k}_mean": round(float(np.mean(v)), 6) for k, v in cos.items()},
+            **{f"{k}_p50_ms": round(pct(v[1:], 50), 1) for k, v in ms.items()}}
+
+
 def run_config(name: str, ws_root: Path, users: int, seconds: float, memory_mb: int) -> dict[str, Any]:
     import requests
 
@@ -321,7 +360,7 @@ def run_config(name: str, ws_root: Path, users: int, seconds: float, memory_mb: 
                              for k, v in client.lat.items()}},
         "errors": len(client.errors), "error_kinds": sorted(set(client.errors))[:5],
         "rate_limited": client.limited,
-        "server_stderr_tail": stderr.strip().splitlines()[-3:],
+        "server_stderr_tail": stderr.strip().splitlines()[-40:],
     }
 
 
@@ -333,12 +372,19 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--memory-mb", type=int, default=512, help="STYLE_ATLAS_MEMORY_MB given to gunicorn.conf.py")
+    parser.add_argument("--compare", action="store_true",
+                        help="first compare the ONNX query models with torch in this process (cosine, latency)")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = parser.parse_args()
     if not (args.workspace / "manifest.json").is_file():
         parser.error(f"no built workspace at {args.workspace}")
-    results = []
-    for name in args.configs.split(","):
+    results: list[dict[str, Any]] = []
+    if args.compare:
+        cmp = compare_query_models(args.workspace.resolve())
+        results.append({"config": "query models: ONNX Runtime vs torch fp32", **cmp})
+        if not args.json:
+            print(f"query models, ONNX Runtime vs torch fp32 (1 image per pass): {cmp}", flush=True)
+    for name in filter(None, args.configs.split(",")):
         res = run_config(name.strip(), args.workspace.resolve(), args.users, args.seconds, args.memory_mb)
         results.append(res)
         if not args.json:
@@ -350,6 +396,8 @@ def main() -> int:
                   f"rate-limited {res['rate_limited']}")
             print(f"  by kind: {ld['by_kind']}")
             print(f"  single user (p50 ms): {res['single_user_ms']}", flush=True)
+            if res["errors"]:
+                print("  server stderr:\n    " + "\n    ".join(res["server_stderr_tail"]), flush=True)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0
