@@ -171,6 +171,15 @@ def warm_up_when_built(proc: subprocess.Popen[bytes] | None = None, poll_s: floa
     return thread
 
 
+def prime_app() -> None:
+    """Register the app's callbacks and pages now, before a request arrives: Dash does it on its
+    first request, and a worker whose first requests come in on several threads at once would
+    otherwise answer some of them "Callback function not found" (HTTP 500)."""
+    from app import server
+
+    server.test_client().get("/_dash-dependencies")
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m components.bootstrap WS [--source CSV]``: build WS; 0 when complete."""
     import argparse

@@ -18,7 +18,7 @@ from core.workspace import Workspace
 
 @lru_cache(maxsize=8)
 def _load(root: str, run_id: str, version: int) -> dict[str, Any]:
-    from core.cluster import load_clustering
+    from core.cluster.result import load_clustering
 
     result = load_clustering(Workspace(root, create=False), run_id)
     assign = pd.DataFrame(

@@ -76,13 +76,15 @@ def query_from_bytes(ws: Workspace, data: bytes, name: str = "upload") -> dict[s
     """
     from core.images import decode_image
     from core.limits import QUERY_LIMITS, query_slot
+    from core.serving.models import serving_models
     from core.similarity import placement, query
 
     art, embedder = _similarity(ws)
     try:
         with query_slot():
             image = decode_image(data, max_pixels=QUERY_LIMITS.max_pixels)
-            frozen, vector = query.embed_query(image, embedder, art.backbone, also=placement.cluster_backbones(ws))
+            frozen, vector = query.embed_query(image, embedder, art.backbone, also=placement.cluster_backbones(ws),
+                                               models=serving_models(ws))
             cluster = placement.cluster_of_features(ws, frozen, image)[0]
     except InvalidImageError as exc:
         raise SearchError(f"That file is not an image we can read: {exc}") from None

@@ -111,6 +111,9 @@ def steps(config: RunConfig | None = None) -> tuple[Step, ...]:
         Step("similarity", "similarity (triplet head)", "similarity/default",
              "the tuned similarity index (Search, neighbours, sliders)",
              lambda ws, c, p: similarity(ws, progress=p)),
+        Step("serving", "export query models (ONNX)", "serving/default",
+             "the query models the web process runs without torch (Search by image)",
+             lambda ws, c, p: serving(ws, progress=p), required=False),
         Step("projection", "map of features (UMAP)", "projection/default", "the 2-D map (Explore)",
              lambda ws, c, p: project(ws, features_name(c.backbone), "default", progress=p)),
         Step("projection_tuned", "map of tuned embedding (UMAP)", "projection/tuned", "the 2-D map of the tuned embedding",
@@ -175,3 +178,15 @@ def project(ws: Workspace, source: str, run_id: str = "default", *, progress: Pr
     from core.projection import project_workspace
 
     return project_workspace(ws, source=source, run_id=run_id, progress=progress)
+
+
+def serving(ws: Workspace, run_id: str = "default", *, progress: Progress = None) -> dict[str, Any]:
+    """The backbone, similarity head and clustering head in ONNX, as ``serving/<run_id>``: what a
+    web process needs to embed a query without torch (:mod:`core.serving`)."""
+    from core.progress import report
+    from core.serving.export import export_serving
+
+    report(progress, 0, 1)
+    desc = export_serving(ws, run_id)
+    report(progress, 1, 1)
+    return {"run_id": run_id, "space": desc["space"], "cluster": (desc["cluster"] or {}).get("run")}

@@ -39,6 +39,7 @@ BUILD_COMMANDS = {
     "clusters": "python -m core cluster --workspace {ws} --id {run}",
     "similarity": "python -m core similarity --workspace {ws} --id {run}",
     "projection": "python -m core project --workspace {ws} --id {run}",
+    "serving": "python -m core serving --workspace {ws} --id {run}",
 }
 
 

@@ -1,4 +1,5 @@
-"""Similarity commands: ``similarity`` (train + index), ``similar`` (query), ``directions``."""
+"""Similarity commands: ``similarity`` (train + index), ``serving`` (ONNX query models), ``similar`` (query),
+``directions``."""
 
 from __future__ import annotations
 
@@ -40,6 +41,16 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_similarity)
 
     p = sub.add_parser(
+        "serving", help="export the query models to ONNX (the web process then serves queries without torch)",
+        description="Export the backbone's feature map, the similarity head and the clustering's projection head "
+                    "to ONNX, with the clustering's arrays, as serving/<id>: what a web process needs to embed "
+                    "and place a query image in ONNX Runtime. The pipeline runs it after `similarity`.")
+    add_workspace(p)
+    p.add_argument("--id", default="default", dest="run_id", help="similarity run id (artifact serving/<id>)")
+    add_json(p)
+    p.set_defaults(handler=cmd_serving)
+
+    p = sub.add_parser(
         "similar", help="items most similar to an image, optionally shifted along directions",
         description="Query by image file, URL or catalog item; --shift NAME=WEIGHT steers the results "
                     "towards a direction's attribute (see `directions`).")
@@ -63,6 +74,20 @@ def register(sub: Any) -> None:
     p.add_argument("--id", default="default", dest="run_id", help="similarity run id")
     add_json(p)
     p.set_defaults(handler=cmd_directions)
+
+
+def cmd_serving(args: argparse.Namespace) -> int:
+    from core.serving.export import artifact_name, export_serving
+
+    ws = open_workspace(args)
+    desc = export_serving(ws, args.run_id)
+    if args.json:
+        print_json(desc)
+        return 0
+    cluster = desc["cluster"]
+    print(f"{artifact_name(args.run_id)} v{ws.version(artifact_name(args.run_id))}: {desc['backbone']} in ONNX, "
+          f"{desc['space']} space, clustering {cluster['run'] if cluster else 'none'}")
+    return 0
 
 
 def cmd_similarity(args: argparse.Namespace) -> int:

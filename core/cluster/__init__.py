@@ -6,36 +6,39 @@ growth guard), ``distances``, ``equipartition``, ``heads`` (torch modules; impor
 ``checkpoint``, ``history``, ``state`` (what a fit carries between epochs), ``validation``,
 ``naming``; the pipeline step is ``step`` (run and write), ``result`` (read back), ``assign``
 (place new images), ``baseline`` (plain k-means).
+
+Names are re-exported lazily (as in :mod:`core.similarity`), so importing a light module such as
+``core.cluster.result`` or ``core.cluster.novelty`` loads neither scikit-learn nor torch: the
+web process reads clusterings and places queries without them.
 """
 
-from core.cluster.assign import Assignment, assign_features, assign_image
-from core.cluster.config import AUTO_PCA_DIM, ClusterConfig, effective_config
-from core.cluster.estimator import AdaptiveDeepCluster
-from core.cluster.history import HISTORY_COLUMNS
-from core.cluster.naming import ClusterName, name_clusters, representatives
-from core.cluster.novelty import NoveltyBuffer, NoveltyConfig, novel_mask
-from core.cluster.result import ClusterResult, artifact_name, list_clusterings, load_clustering, require_clustering
-from core.cluster.step import cluster_workspace
+from __future__ import annotations
 
-__all__ = [
-    "AUTO_PCA_DIM",
-    "HISTORY_COLUMNS",
-    "AdaptiveDeepCluster",
-    "Assignment",
-    "ClusterConfig",
-    "ClusterName",
-    "ClusterResult",
-    "NoveltyBuffer",
-    "NoveltyConfig",
-    "artifact_name",
-    "assign_features",
-    "assign_image",
-    "cluster_workspace",
-    "effective_config",
-    "list_clusterings",
-    "load_clustering",
-    "novel_mask",
-    "representatives",
-    "name_clusters",
-    "require_clustering",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Assignment": "assign", "assign_features": "assign", "assign_image": "assign",
+    "AUTO_PCA_DIM": "config", "ClusterConfig": "config", "effective_config": "config",
+    "AdaptiveDeepCluster": "estimator",
+    "HISTORY_COLUMNS": "history",
+    "ClusterName": "naming", "name_clusters": "naming", "representatives": "naming",
+    "NoveltyBuffer": "novelty", "NoveltyConfig": "novelty", "novel_mask": "novelty",
+    "ClusterResult": "result", "artifact_name": "result", "list_clusterings": "result",
+    "load_clustering": "result", "require_clustering": "result",
+    "cluster_workspace": "step",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` on first use."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -16,18 +16,20 @@ import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from core.errors import InvalidInputError
 from core.similarity.config import SimilarityConfig
 from core.similarity.directions import Direction, check_weights, from_examples, load_directions
-from core.similarity.estimator import TripletEmbedder
 from core.similarity.index import AnnIndex
 from core.similarity.served import FrozenEmbedder
 from core.similarity.steering import CANDIDATES_PER_RESULT, steered_rows
 from core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from core.similarity.estimator import TripletEmbedder
 
 __all__ = ["Hit", "SimilarityArtifact", "artifact_name", "item_labels", "load_similarity", "loaded"]
 
@@ -79,8 +81,13 @@ class SimilarityArtifact:
 
     def embedder(self) -> TripletEmbedder | FrozenEmbedder:
         """What maps frozen features to the served space: the trained head, or L2 normalisation
-        where the frozen features are served (loaded on call; :func:`loaded` caches it)."""
-        return TripletEmbedder.load(self.path / "head.pt") if self.space == "tuned" else FrozenEmbedder()
+        where the frozen features are served (loaded on call; :func:`loaded` caches it). The
+        trained head runs in torch: the web process serves queries through :mod:`core.serving`."""
+        if self.space != "tuned":
+            return FrozenEmbedder()
+        from core.similarity.estimator import TripletEmbedder
+
+        return TripletEmbedder.load(self.path / "head.pt")
 
     def row_of(self, item_id: str) -> int:
         """Row of ``item_id``; InvalidInputError if it is not in the catalog."""
@@ -191,10 +198,25 @@ def load_similarity(ws: Workspace, run_id: str = "default") -> SimilarityArtifac
                               ids, emb, index, load_directions(path), evaluation, Path(ws.annotations_path))
 
 
+class LazyEmbedder:
+    """The artifact's :meth:`~SimilarityArtifact.embedder`, loaded on the first ``transform``: a
+    search by item or a slider move needs only the stored embeddings, never the torch head."""
+
+    def __init__(self, artifact: SimilarityArtifact) -> None:
+        self._artifact = artifact
+        self._embedder: TripletEmbedder | FrozenEmbedder | None = None
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """(..., D) frozen features -> (..., d) float32 unit rows in the served space."""
+        if self._embedder is None:
+            self._embedder = self._artifact.embedder()
+        return self._embedder.transform(X)
+
+
 @dataclass(frozen=True)
 class _Loaded:
     artifact: SimilarityArtifact
-    embedder: TripletEmbedder | FrozenEmbedder
+    embedder: LazyEmbedder
     labels: dict[str, str]
 
 
@@ -210,7 +232,7 @@ def _load_cached(root: str, run_id: str, version: int) -> _Loaded:
     if "label" in items.columns:
         labels = {str(i): str(lab) for i, lab in zip(items["item_id"], items["label"], strict=True)
                   if isinstance(lab, str) and lab}
-    return _Loaded(art, art.embedder(), labels)
+    return _Loaded(art, LazyEmbedder(art), labels)
 
 
 def _current(ws: Workspace, run_id: str) -> _Loaded:
@@ -219,8 +241,9 @@ def _current(ws: Workspace, run_id: str) -> _Loaded:
     return _load_cached(str(Path(ws.root).resolve()), run_id, int(ws.version(name) or 0))
 
 
-def loaded(ws: Workspace, run_id: str = "default") -> tuple[SimilarityArtifact, TripletEmbedder | FrozenEmbedder]:
-    """The (cached) artifact and head for the workspace's current version of ``run_id``.
+def loaded(ws: Workspace, run_id: str = "default") -> tuple[SimilarityArtifact, LazyEmbedder]:
+    """The (cached) artifact and its head (loaded on first use) for the workspace's current
+    version of ``run_id``.
 
     Raises MissingArtifactError naming the build command when it does not exist.
     """

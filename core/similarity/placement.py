@@ -25,7 +25,7 @@ def cluster_backbones(ws: Workspace, cluster_run: str | None = None) -> tuple[st
 
 def _clustering_backbone(ws: Workspace, run: str) -> str | None:
     """The backbone whose features the clustering ``run`` was made on."""
-    from core.cluster import artifact_name
+    from core.cluster.result import artifact_name
 
     backbone = (ws.record(artifact_name(run)) or {}).get("config", {}).get("backbone")
     return str(backbone) if backbone else None
@@ -47,15 +47,23 @@ def cluster_of_features(ws: Workspace, features: dict[str, np.ndarray], data: by
     """The cluster of a query image: (assignment dict, with ``"name": "outlier"`` for an
     outlier, None) or (None, why not). ``features`` maps backbone names to the image's (D,)
     features (as :func:`embed_query` gives them); when the clustering's backbone is not among
-    them, ``data`` (the decoded image, or its bytes) is embedded anew."""
-    from core.cluster import assign_features, assign_image
-    from core.images import decode_image
+    them, ``data`` (the decoded image, or its bytes) is embedded anew. The workspace's current
+    ONNX query models (:mod:`core.serving.models`) place it where they hold this clustering;
+    otherwise the torch heads do."""
+    from core.serving.models import serving_models
 
     run, why = cluster_run_of(ws, cluster_run)
     if run is None:
         return None, why
     try:
         backbone = _clustering_backbone(ws, run)
+        models = serving_models(ws)
+        model = None if models is None else models.cluster
+        if model is not None and model.run == run and backbone == model.backbone and backbone in features:
+            return _assignment(run, model.assign(features[backbone][None]), model.names), None
+        from core.cluster.assign import assign_features, assign_image
+        from core.images import decode_image
+
         if backbone in features:
             return assign_features(ws, features[backbone], run)[0].to_dict(), None
         image = decode_image(data) if isinstance(data, bytes) else data
@@ -64,10 +72,19 @@ def cluster_of_features(ws: Workspace, features: dict[str, np.ndarray], data: by
         return None, str(exc)
 
 
+def _assignment(run: str, a: dict[str, np.ndarray], names: dict[int, str]) -> dict[str, Any]:
+    """The first row of an ``assign`` result as :class:`core.cluster.assign.Assignment` writes it."""
+    j, outlier = int(a["labels"][0]), bool(a["novel"][0])
+    return {"run_id": run, "cluster": None if outlier else j,
+            "name": "outlier" if outlier else names.get(j, f"cluster {j}"),
+            "confidence": round(float(a["confidence"][0]), 4), "similarity": round(float(a["similarity"][0]), 4),
+            "outlier": outlier}
+
+
 def cluster_of_item(ws: Workspace, item_id: str, cluster_run: str | None = None,
                     ) -> tuple[dict[str, Any] | None, str | None]:
     """A catalog item's stored cluster: (assignment dict, None) or (None, why not)."""
-    from core.cluster import load_clustering
+    from core.cluster.result import load_clustering
 
     run, why = cluster_run_of(ws, cluster_run)
     if run is None:

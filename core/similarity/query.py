@@ -22,13 +22,14 @@ from core.images import decode_image
 from core.limits import query_slot
 from core.similarity.artifact import item_labels, loaded
 from core.similarity.directions import Direction, from_examples
-from core.similarity.estimator import TripletEmbedder
 from core.similarity.placement import cluster_backbones, cluster_of_features, cluster_of_item
-from core.similarity.served import FrozenEmbedder
+from core.similarity.served import Embedder
 from core.workspace import Workspace
 
 if TYPE_CHECKING:
     from PIL import Image
+
+    from core.serving.models import ServingModels
 
 __all__ = ["MAX_K", "QueryResult", "build_direction", "embed_query", "embed_query_bytes", "list_directions",
            "parse_shift", "similar", "warm_up"]
@@ -123,28 +124,38 @@ def warm_up(ws: Workspace, run_id: str = "default") -> None:
         art, embedder = loaded(ws, run_id)
     except StyleAtlasError:
         return
+    from core.serving.models import serving_models
+
     buf = io.BytesIO()
     Image.new("RGB", (64, 64), (128, 128, 128)).save(buf, format="PNG")
-    frozen, _ = embed_query(buf.getvalue(), embedder, art.backbone, also=cluster_backbones(ws))
+    frozen, _ = embed_query(buf.getvalue(), embedder, art.backbone, also=cluster_backbones(ws),
+                            models=serving_models(ws, run_id))
     cluster_of_features(ws, frozen, buf.getvalue())
 
 
-def embed_query(data: bytes | Image.Image, embedder: TripletEmbedder | FrozenEmbedder, backbone: str,
-                threads: int = 1, also: tuple[str, ...] = ()) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def embed_query(data: bytes | Image.Image, embedder: Embedder, backbone: str,
+                threads: int = 1, also: tuple[str, ...] = (),
+                models: ServingModels | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Embed a decoded image (or decode image bytes first, under the ingestion pixel cap): frozen
     features by backbone name ({backbone: (D,)}, plus sibling backbones in ``also`` that share
     the forward pass) and the unit vector in the served space (``embedder``: the artifact's, see
     :meth:`SimilarityArtifact.embedder`).
 
-    ``threads``: torch intra-op threads for this one image (restored afterwards; 0 keeps torch's
-    setting). One thread is much faster on a busy machine: a single 224 px forward pass gains
-    little from parallelism and loses a lot to oversubscribed cores.
+    ``models``: the workspace's ONNX query models (:func:`core.serving.models.serving_models`);
+    given (and of ``backbone``), the pass and the head run in ONNX Runtime and torch is never
+    imported. Otherwise torch runs it, with ``threads`` intra-op threads for this one image
+    (restored afterwards; 0 keeps torch's setting). One thread is much faster on a busy machine:
+    a single 224 px forward pass gains little from parallelism and loses a lot to oversubscribed cores.
     """
+    image = decode_image(data) if isinstance(data, bytes) else data
+    if models is not None and models.backbone == backbone:
+        feats = models.features([image], (backbone, *also))
+        frozen = {name: f[0] for name, f in feats.items()}
+        return frozen, models.head.transform(feats[backbone])[0]
     import torch
 
     from core.embed.onthefly import embed_pil
 
-    image = decode_image(data) if isinstance(data, bytes) else data
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
@@ -157,7 +168,7 @@ def embed_query(data: bytes | Image.Image, embedder: TripletEmbedder | FrozenEmb
             torch.set_num_threads(before)
 
 
-def embed_query_bytes(data: bytes, embedder: TripletEmbedder | FrozenEmbedder, backbone: str, threads: int = 1) -> np.ndarray:
+def embed_query_bytes(data: bytes, embedder: Embedder, backbone: str, threads: int = 1) -> np.ndarray:
     """The served-space unit vector of image bytes (see :func:`embed_query`)."""
     return embed_query(data, embedder, backbone, threads)[1]
 
@@ -212,6 +223,8 @@ def similar(
         raise InvalidInputError("give exactly one of an image path, image bytes, a URL or an item id")
     if not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise InvalidInputError(f"k must be an integer in [1, {MAX_K}]; got {k!r}")
+    from core.serving.models import serving_models
+
     weights = dict(shift_weights or {})
     t0 = time.perf_counter()
     art, embedder = loaded(ws, run_id)
@@ -228,7 +241,8 @@ def similar(
         with query_slot():
             image = decode_image(data_b)  # once: the embedding and the cluster share it
             frozen, q = embed_query(image, embedder, art.backbone, threads,
-                                    also=cluster_backbones(ws, cluster_run) if with_cluster else ())
+                                    also=cluster_backbones(ws, cluster_run) if with_cluster else (),
+                                    models=serving_models(ws, run_id))
     timings["embed"] = (time.perf_counter() - t0) * 1000
     t0 = time.perf_counter()
     hits = art.search(q, k, exclude=() if item_id is None else (item_id,), shift=weights)

@@ -18,16 +18,25 @@ otherwise the frozen features are served. The decision and its numbers go into
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from core.similarity.retrieval import exact_topk, l2_normalise
 
-__all__ = ["FrozenEmbedder", "MIN_AGREEMENT", "choose_space", "neighbour_agreement", "served_sentence"]
+__all__ = ["Embedder", "FrozenEmbedder", "MIN_AGREEMENT", "choose_space", "neighbour_agreement", "served_sentence"]
 
 MIN_AGREEMENT = 0.5
 COMPARED = ("partner_top1", "partner_top5", "partner_top10", "label_precision_at_10")
+
+
+class Embedder(Protocol):
+    """What maps frozen features to the served space (the trained head, its ONNX export, or
+    :class:`FrozenEmbedder`)."""
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """(..., D) frozen features -> (..., d) float32 unit rows."""
+        ...
 
 
 class FrozenEmbedder:
