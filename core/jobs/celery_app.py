@@ -12,6 +12,7 @@ child process (Celery starts a new one), never the worker.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from core.jobs.runner import drain
 TASK = "style_atlas.drain"
 
 
+@functools.lru_cache(maxsize=4)
 def make_app(url: str | None = None) -> Celery:
     """A Celery app on ``url`` (default ``REDIS_URL``) as broker and result backend."""
     url = url or os.environ.get("REDIS_URL", "redis://localhost:6379/0")
@@ -43,4 +45,5 @@ def drain_task(root: str, db: str) -> list[dict[str, Any]]:
 
 def send_drain(root: str | os.PathLike[str], db: str | os.PathLike[str]) -> str:
     """Queue the drain task for ``root``; returns the Celery task id."""
-    return str(drain_task.apply_async(args=[str(Path(root).absolute()), str(db)]).id)
+    sender = make_app(os.environ.get("REDIS_URL") or None)  # the URL now, not the one at import
+    return str(sender.send_task(TASK, args=[str(Path(root).absolute()), str(db)]).id)

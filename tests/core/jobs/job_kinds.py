@@ -34,7 +34,7 @@ def stall(ctx: JobContext) -> dict[str, Any]:
 def embed(ctx: JobContext) -> dict[str, Any]:
     """Only the embedding steps of the pipeline, on the collection's items."""
     ws = Workspace.open(ctx.root)
-    return {k: str(v) for k, v in pipeline.run_steps(ws, pipeline.embed_steps(), progress_factory=ctx.progress).items()}
+    return pipeline.run_steps(ws, pipeline.embed_steps(), progress_factory=ctx.progress)
 
 
 register("test-count", "Counting", count)
