@@ -7,15 +7,16 @@ Run ``python app.py`` (serves on 127.0.0.1:8050; ``HOST``/``PORT`` change that) 
   ``?c=<slug>``); ``STYLE_ATLAS_WORKSPACE``: serve that one workspace instead;
 - ``STYLE_ATLAS_MAX_IMPORT_MB``: an editor's import from the browser (default 100);
 - ``PORT``, ``HOST``: where ``python app.py`` listens;
-- ``REDIS_URL``: run background jobs with Celery on Redis instead of a local disk cache;
+- ``REDIS_URL``: jobs (``core.jobs``) go through Celery on Redis (start a worker with
+  ``celery -A core.jobs.celery_app worker``) instead of a local worker process per collection;
 - ``STYLE_ATLAS_MAX_UPLOAD_MB``: the upload size cap (default 10); request bodies are capped
   from it (``components.settings.max_request_bytes``);
 - ``STYLE_ATLAS_EDITORS`` and ``SECRET_KEY``: hosted mode, where visitors are viewers and editors
   sign in (``components.auth``; the README's hosting section); ``DASH_DEBUG=1``: debug mode, local only.
 
-On first start, when the default demo workspace is missing or incomplete, the pipeline builds
-it in a background process while the app already serves: every page shows the build's
-progress (``components.build_banner``) and fills in as each step lands.
+On first start, when the default demo workspace is missing or incomplete, a build job
+(``core.jobs``) builds it in a worker process while the app already serves: every page shows
+the job's progress (``components.build_banner``) and fills in as each step lands.
 """
 
 from __future__ import annotations
@@ -99,11 +100,11 @@ def main() -> int:
     its progress shown on every page and printed here."""
     from components.bootstrap import start_build, warm_up_when_built
 
-    proc = start_build()
-    if proc is not None:
+    job = start_build()
+    if job is not None:
         print(f"Style Atlas: serving on http://{host()}:{port()} while the demo catalog is built "
               "(progress below and in the browser)", file=sys.stderr, flush=True)
-    warm_up_when_built(proc)
+    warm_up_when_built(job)
     app.run(host=host(), port=port(), debug=debug_enabled())
     return 0
 

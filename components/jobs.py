@@ -1,17 +1,18 @@
-"""Long work started from the app: build the missing parts of a workspace in a background job.
+"""Long work started from the app: queue a build job of the missing parts of a workspace.
 
-The job runs in another process (Dash's DiskcacheManager, or Celery when ``REDIS_URL`` is set):
-it reads its inputs from the workspace and writes artifacts there. Which steps exist, what they
-write and how they run is :mod:`core.pipeline`'s; this module only turns their progress into
-one bar.
+The job runs in a worker process (:mod:`core.jobs`: a local process, or Celery when
+``REDIS_URL`` is set): it reads its inputs from the workspace and writes artifacts there, and
+the banner (:mod:`components.build_banner`) follows it. Which steps exist, what they write and
+how they run is :mod:`core.pipeline`'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
+import core.jobs as core_jobs
 from core import pipeline
+from core.jobs import JobRecord
 from core.workspace import Workspace
 
 
@@ -20,24 +21,19 @@ def missing_steps(ws: Workspace) -> list[tuple[str, str]]:
     return [(s.artifact, s.name) for s in pipeline.app_steps(ws)]
 
 
-def run_missing(root: str | Path, report: Callable[[int, int, str], None]) -> list[str]:
-    """Build every missing step of the workspace at ``root``; returns the artifacts built.
-
-    ``report(done, total, label)`` is called as each step advances (progress bar).
-    """
+def start(root: str | Path) -> JobRecord | None:
+    """Queue a ``build`` job of the workspace's missing steps (None: nothing the app can build)."""
     ws = Workspace.open(root)
-    todo = pipeline.app_steps(ws)
+    if not pipeline.app_steps(ws):
+        return None
+    return core_jobs.submit(root, "build", {"steps": [s.name for s in pipeline.app_steps(ws)]})
 
-    def factory(name: str) -> Callable[[int, int], None]:
-        n = next(i for i, s in enumerate(todo) if s.name == name)
-        report(100 * n, 100 * len(todo), name)
 
-        def progress(done: int, total: int) -> None:
-            frac = done / total if total else 1.0
-            report(int(100 * (n + frac)), 100 * len(todo), name)
+def step_labels(job: JobRecord) -> list[str]:
+    """The steps a build job was queued for."""
+    return [str(s) for s in job.params.get("steps", [])] or [job.kind]
 
-        return progress
 
-    pipeline.run_steps(ws, todo, progress_factory=factory)
-    report(1, 1, "done")
-    return [s.artifact for s in todo]
+def busy(root: str | Path, job_id: str) -> bool:
+    """Whether another job runs or waits on the collection before ``job_id``."""
+    return any(j.id != job_id for j in core_jobs.active(root))

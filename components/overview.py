@@ -115,7 +115,7 @@ def label_figure(labels: dict[str, int], unlabelled: int = 0) -> dict[str, Any]:
 
 def _empty(summary: Summary) -> html.Div:
     """The overview of a workspace without photos (being built, or never built)."""
-    from components.build_status import is_building
+    from components.bootstrap import building as is_building
 
     if is_building(summary.workspace):
         return ui.empty_state(

@@ -60,7 +60,7 @@ def command_hint(command: str) -> html.Pre:
 def empty_state(title: str, message: str, command: str | None = None, icon: str = "◌", **kwargs: Any) -> html.Div:
     """A friendly placeholder when something is missing, naming the command that builds it
     (or, while the first-start build runs, saying that it will fill this in)."""
-    from components.build_status import is_building
+    from components.bootstrap import building as is_building
     from components.settings import workspace_path
 
     hint: Any = None

@@ -136,6 +136,17 @@ def app_steps(ws: Workspace, config: RunConfig | None = None) -> list[Step]:
     return [s for s in steps(cfg) if s.app and not ws.has(s.artifact)]
 
 
+def missing_steps(ws: Workspace, config: RunConfig | None = None) -> list[Step]:
+    """The steps after ingestion whose artifacts the workspace lacks, in order (what a build
+    job runs; the features of a half-done embed resume from the feature cache)."""
+    return [s for s in steps(config) if not ws.has(s.artifact)]
+
+
+def embed_steps(config: RunConfig | None = None) -> list[Step]:
+    """The embedding steps (each computes only the items its features lack)."""
+    return [s for s in steps(config) if s.key.startswith("embed")]
+
+
 def run_steps(ws: Workspace, todo: Sequence[Step], *, config: RunConfig | None = None,
               progress_factory: ProgressFactory | None = None) -> dict[str, Any]:
     """Run ``todo`` (from :func:`steps`) in order; their summaries by step key."""

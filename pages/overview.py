@@ -11,12 +11,13 @@ from dash import Input, Output, callback, html
 from components import auth, ids, jobs, overview, ui
 from components.data import open_workspace
 from components.settings import workspace_path
+from core.errors import StyleAtlasError
 
 dash.register_page(__name__, path="/", name="Overview", title="Style Atlas · Overview", nav_order=0)
 
 
 def _build_card(steps: list[tuple[str, str]]) -> dbc.Card:
-    """Run the missing steps from the page, as a background job with a progress bar."""
+    """Run the missing steps from the page, as a job (the banner shows its progress)."""
     return dbc.Card(
         dbc.CardBody(
             [
@@ -30,8 +31,6 @@ def _build_card(steps: list[tuple[str, str]]) -> dbc.Card:
                     ],
                     className="d-flex justify-content-between align-items-center gap-3",
                 ),
-                dbc.Progress(id=ids.BUILD_PROGRESS, value=0, striped=True, animated=True, class_name="mt-2",
-                             style={"height": "1.2rem"}),
                 html.Div(id=ids.BUILD_RESULT, className="mt-2"),
             ]
         ),
@@ -58,24 +57,21 @@ def layout(**_query: Any) -> html.Div:
 
 @callback(
     Output(ids.BUILD_RESULT, "children"),
+    Output(ids.BUILD_POLL, "disabled", allow_duplicate=True),
     Input(ids.BUILD_MISSING, "n_clicks"),
-    background=True,
-    running=[(Output(ids.BUILD_MISSING, "disabled"), True, False)],
-    progress=[Output(ids.BUILD_PROGRESS, "value"), Output(ids.BUILD_PROGRESS, "label")],
     prevent_initial_call=True,
 )
-def _build(set_progress: Any, _clicks: int | None) -> Any:
+def _build(_clicks: int | None) -> tuple[Any, Any]:
+    """Queue a build job of the missing steps (it runs in a worker process; the banner follows it)."""
     if (refused := auth.refusal("start a build")) is not None:
-        return ui.alert(refused, "warning", id=ids.BUILD_REFUSED)
-
-    def report(done: int, total: int, label: str) -> None:
-        pct = int(100 * done / total) if total else 100
-        set_progress((pct, f"{label} {pct}%"))
-
+        return ui.alert(refused, "warning", id=ids.BUILD_REFUSED), dash.no_update
     try:
-        built = jobs.run_missing(workspace_path(), report)
-    except Exception as exc:  # noqa: BLE001 - shown to the user instead of a silent failed job
-        return ui.alert(f"The build stopped: {exc}", "danger")
-    if not built:
-        return ui.alert("Nothing to build.", "secondary")
-    return ui.alert(f"Built {', '.join(built)}. Reload the page to see them.", "success")
+        job = jobs.start(workspace_path())
+    except StyleAtlasError as exc:
+        return ui.alert(f"The build cannot start: {exc}", "danger"), dash.no_update
+    if job is None:
+        return ui.alert("Nothing to build.", "secondary"), dash.no_update
+    note = " It waits for the job already running on this collection." if job.state == "queued" and jobs.busy(
+        workspace_path(), job.id) else ""
+    return ui.alert(f"Build started: {', '.join(jobs.step_labels(job))}.{note} The banner above shows its progress.",
+                    "success", id=ids.BUILD_STARTED), False

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# System packages the tests need: Chromium and its driver (browser tests) and the
+# System packages the tests need: Chromium and its driver (browser tests), redis-server (jobs on Celery) and the
 # Fashion-MNIST files (clustering evaluation). Installs them with apt-get when missing.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)  # the Celery + Redis job tests
 [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then

@@ -42,6 +42,14 @@ def write_subset_csv(path: Path, per_class: int, unlabelled: int = 4, classes: s
     return path
 
 
+@pytest.fixture(autouse=True)
+def _own_job_table(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test its own job table (core.jobs), never the repository's ``workspaces/jobs.sqlite``."""
+    db = tmp_path_factory.mktemp("jobs") / "jobs.sqlite"
+    monkeypatch.setenv("STYLE_ATLAS_JOBS_DB", str(db))
+    return db
+
+
 @pytest.fixture(scope="session")
 def demo_subset_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """~110 real demo photos: 6 of each of the 18 labelled classes and 4 unlabelled."""

@@ -62,19 +62,22 @@ def test_missing_workspace_says_what_to_run(dash_duo, tmp_path, monkeypatch) -> 
 
 
 def test_build_banner_follows_a_first_start_build(dash_duo, tmp_path, monkeypatch) -> None:
-    """While the demo is built in the background the pages say so, with the step and its
-    progress, and the banner announces the end of the build."""
+    """While the demo is built by a job the pages say so, with the step and its progress, and
+    the banner announces the end of the build."""
     import os
     import time
 
+    import core.jobs as jobs
     from app import app
-    from components.build_status import BuildStatus, write_status
 
     ws = tmp_path / "demo"
     monkeypatch.setenv("STYLE_ATLAS_WORKSPACE", str(ws))
+    store = jobs.JobStore()
+    job = store.insert(ws, "build", {})
+    store.claim_next(ws, os.getpid())  # this process stands in for the worker
     started = time.time() - 42
-    write_status(ws, BuildStatus("building", step="embed efficientnet-lite0", done=540, total=1791,
-                                 steps_done=["ingest"], started=started, pid=os.getpid()))
+    store.update(job.id, step="embed efficientnet-lite0", done=540, total=1791, steps_done=["ingest"],
+                 started=started, heartbeat=time.time() + 600)
     dash_duo.start_server(app)
     dash_duo.wait_for_contains_text("#" + ids.BUILD_STEP, "embed efficientnet-lite0 — 540 / 1,791", timeout=20)
     assert "Done: ingest." in dash_duo.find_element("#" + ids.BUILD_STATE_BUILDING).text
@@ -82,8 +85,7 @@ def test_build_banner_follows_a_first_start_build(dash_duo, tmp_path, monkeypatc
     dash_duo.wait_for_page(url=dash_duo.server_url + "/explore")
     dash_duo.wait_for_contains_text("#" + ids.EMPTY_BUILD_NOTE, "The build under way computes it", timeout=20)
     screenshot(dash_duo, "build-banner")
-    write_status(ws, BuildStatus("done", steps_done=["ingest", "embed efficientnet-lite0"], started=started,
-                                 pid=os.getpid()))
+    store.update(job.id, state="done", steps_done=["ingest", "embed efficientnet-lite0"])
     dash_duo.wait_for_contains_text("#" + ids.BUILD_STATE_DONE, "The demo catalog is ready", timeout=20)
     assert console_errors(dash_duo) == []
 
@@ -92,16 +94,15 @@ def test_build_banner_follows_a_first_start_build(dash_duo, tmp_path, monkeypatc
 @pytest.mark.umap
 def test_an_interrupted_build_resumes_from_the_banner(dash_duo, small_workspace, demo_subset_csv, tmp_path,
                                                       monkeypatch) -> None:
-    """A server stopped mid-build leaves an interrupted build: the banner says so, and its
-    button resumes it in the background on the same catalog until every page has its data."""
+    """A server stopped mid-build leaves an interrupted build job: the banner says so, and its
+    button resumes it in a worker process on the same catalog until every page has its data."""
     import shutil
     import subprocess
     import sys
-    import time
 
+    import core.jobs as jobs
     from app import app
     from components.bootstrap import missing_artifacts
-    from components.build_status import BuildStatus, read_status, write_status
     from core.workspace import Workspace
 
     root = tmp_path / "demo"
@@ -109,8 +110,10 @@ def test_an_interrupted_build_resumes_from_the_banner(dash_duo, small_workspace,
     Workspace.open(root).remove_artifact("projection/default")  # stopped before the map
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    write_status(root, BuildStatus("building", step="map of features (UMAP)", started=time.time() - 100,
-                                   pid=gone.pid, source=str(demo_subset_csv)))
+    store = jobs.JobStore()
+    job = store.insert(root, "build", {"source": str(demo_subset_csv)})
+    store.claim_next(root, gone.pid)
+    store.update(job.id, step="map of features (UMAP)", steps_done=["ingest", "embed efficientnet-lite0"])
     monkeypatch.setenv("STYLE_ATLAS_WORKSPACE", str(root))
     dash_duo.start_server(app)
     dash_duo.wait_for_contains_text("#" + ids.BUILD_STATE_FAILED, "stopped before it finished", timeout=20)
@@ -118,7 +121,7 @@ def test_an_interrupted_build_resumes_from_the_banner(dash_duo, small_workspace,
     dash_duo.wait_for_element("#" + ids.BUILD_STATE_BUILDING, timeout=20)
     dash_duo.wait_for_contains_text("#" + ids.BUILD_STATE_DONE, "The demo catalog is ready", timeout=300)
     assert missing_artifacts(root) == []
-    status = read_status(root)
-    assert status is not None and status.state == "done" and status.source == str(demo_subset_csv)
-    assert status.steps_done[0] == "ingest" and "map of features (UMAP)" in status.steps_done
+    done = jobs.get(job.id)
+    assert done is not None and done.state == "done" and done.params["source"] == str(demo_subset_csv)
+    assert done.attempt == 2 and "map of features (UMAP)" in done.steps_done
     assert console_errors(dash_duo) == []

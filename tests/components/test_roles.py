@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
+import core.jobs as jobs
 from components import auth, settings
-from components.build_status import BuildStatus, read_status, write_status
 from core.annotations import Annotations
 from core.errors import ConfigurationError
 from core.workspace import Workspace
@@ -121,30 +120,25 @@ def test_an_editor_shares_their_scratch_direction(hosted, tiny_sim_ws: Workspace
 
 
 def test_forged_resume_from_a_viewer_starts_nothing(hosted, tiny_ws: Workspace) -> None:
-    write_status(tiny_ws.root, BuildStatus("failed", step="cluster", started=time.time(), error="stopped"))
+    job = jobs.submit(tiny_ws.root, "build", {}, start=False)
+    jobs.JobStore().update(job.id, state="failed", error="stopped")
     answer = post_callback(client(), [("build-banner", "children"), ("build-poll", "disabled")],
                            [("build-resume", "n_clicks", 1)])
     assert REFUSED in text(answer)
-    status = read_status(tiny_ws.root)
-    assert status is not None and status.state == "failed" and status.pid in (None, 0)
+    after = jobs.get(job.id)
+    assert after is not None and after.state == "failed" and after.attempt == 1
 
 
-def test_forged_build_from_a_viewer_builds_nothing(hosted, tiny_ws: Workspace) -> None:
-    """The overview's build runs as a background job: the role is checked there, from the
-    request's cookies, and the refusal comes back when the job's result is fetched."""
-    c = client()
-    started = post_callback(c, [("build-result", "children")], [("build-missing", "n_clicks", 1)])
-    handles = started.get_json()
-    assert "cacheKey" in handles, text(started)
-    query = f"?cacheKey={handles['cacheKey']}&job={handles['job']}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        answer = post_callback(c, [("build-result", "children")], [("build-missing", "n_clicks", 1)], query=query)
-        if "response" in (answer.get_json() or {}):
-            break
-        time.sleep(0.2)
+def test_forged_build_and_cancel_from_a_viewer_change_nothing(hosted, tiny_ws: Workspace) -> None:
+    """The overview's build queues a job: the role is checked before anything is queued."""
+    answer = post_callback(client(), [("build-result", "children"), ("build-poll", "disabled")],
+                           [("build-missing", "n_clicks", 1)])
     assert REFUSED in text(answer)
-    assert not tiny_ws.has("clusters/default") and not tiny_ws.has("similarity/default")
+    assert jobs.latest(tiny_ws.root) is None
+    job = jobs.submit(tiny_ws.root, "build", {}, start=False)
+    answer = post_callback(client(), [("build-banner", "children")], [("build-cancel", "n_clicks", 1)])
+    assert REFUSED in text(answer)
+    assert jobs.get(job.id).state == "queued"  # type: ignore[union-attr]
 
 
 def test_signin_is_rate_limited(hosted, tiny_ws: Workspace) -> None:
