@@ -80,3 +80,17 @@ def test_serving_a_bundle_uses_its_onnx_exports(tmp_path: Path, monkeypatch) -> 
     import os
 
     assert os.environ["STYLE_ATLAS_ONNX_CACHE"] == str(ws.root / "onnx")
+
+
+
+def test_cli_bundle_prints_json(tmp_path: Path, monkeypatch, capsys) -> None:
+    """``python -m core bundle --json`` on a complete workspace: nothing to build, cache pruned."""
+    from core.cli import main
+    from core.similarity import query
+
+    monkeypatch.setenv("STYLE_ATLAS_ONNX_CACHE", str(tmp_path / "onnx"))
+    monkeypatch.setattr(query, "warm_up", lambda ws: None)  # stand-in files hold no real model to warm
+    ws = complete_workspace(tmp_path / "demo")
+    assert main(["bundle", "--workspace", str(ws.root), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["steps_run"] == [] and "cache" in out["removed"] and is_bundle(ws.root)
