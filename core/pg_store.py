@@ -5,14 +5,19 @@ kept per thread and reused (a new TLS connection to a hosted database costs tens
 in use by an open transaction is never handed to a nested call. A schema's DDL runs once
 per process, under an advisory lock, so two workers starting together do not race on it.
 
-Write transactions take one transaction-level advisory lock first: writers of the database
+Each workspace (collection) has its own PostgreSQL schema, named from its folder
+(``ws_demo``), so collections served from one database never see each other's rows.
+
+Write transactions take one transaction-level advisory lock first: writers of the workspace
 queue as they do on SQLite's ``BEGIN IMMEDIATE``, so a read inside the transaction sees every
 earlier write (the concurrent ``add_direction_examples`` test runs on both backends).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,12 +30,11 @@ __all__ = ["LOCK_TIMEOUT_S", "PgConn", "PostgresStore"]
 
 LOCK_TIMEOUT_S = 10.0  # as SQLite's busy timeout: a writer waits this long for another
 CONNECT_TIMEOUT_S = 10
-_WRITE_LOCK = 0x5354_4154_4C41  # "STATLA": the key of the writers' advisory lock
-_DDL_LOCK = _WRITE_LOCK + 1
+_DDL_LOCK = 0x5354_4154_4C41  # "STATLA": the advisory lock DDL runs under
 _KEEP_IDLE = 2  # idle connections kept per thread
 
 _local = threading.local()
-_ready: set[tuple[str, str]] = set()  # (url, script) whose DDL ran in this process
+_ready: set[tuple[str, str, str]] = set()  # (url, schema, script) whose DDL ran in this process
 _ready_lock = threading.Lock()
 
 
@@ -40,6 +44,20 @@ def _psycopg() -> Any:
     except ImportError as exc:  # pragma: no cover - psycopg is in requirements.txt
         raise StorageError("DATABASE_URL is set but psycopg is not installed: pip install -r requirements.txt") from exc
     return psycopg
+
+
+def schema_name(workspace: str) -> str:
+    """The PostgreSQL schema of a workspace folder name: ``ws_`` + its letters and digits
+    (lower case, at most 40), + a short hash when that changed the name."""
+    clean = re.sub(r"[^a-z0-9_]", "_", workspace.lower())[:40]
+    if clean != workspace:
+        clean += "_" + hashlib.sha256(workspace.encode()).hexdigest()[:8]
+    return f"ws_{clean}"
+
+
+def _lock_key(schema: str) -> int:
+    """The writers' advisory lock of one schema (a signed 64-bit key)."""
+    return int.from_bytes(hashlib.sha256(f"style-atlas:{schema}".encode()).digest()[:8], "big", signed=True)
 
 
 def _pg_sql(sql: str) -> str:
@@ -68,17 +86,19 @@ class PgConn:
 
 
 class PostgresStore:
-    """The annotations database in PostgreSQL at ``url`` (a :class:`core.store.Store`)."""
+    """The annotations of workspace ``workspace`` (its folder name) in the PostgreSQL database
+    at ``url``, in their own schema (a :class:`core.store.Store`)."""
 
     kind = "postgresql"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, workspace: str = "default") -> None:
         self.url = url
+        self.schema = schema_name(workspace)
 
     # -- connections ----------------------------------------------------------------------
     def _idle(self) -> list[Any]:
-        pools: dict[tuple[int, str], list[Any]] = _local.__dict__.setdefault("pools", {})
-        return pools.setdefault((os.getpid(), self.url), [])  # never a connection of the parent process
+        pools: dict[tuple[int, str, str], list[Any]] = _local.__dict__.setdefault("pools", {})
+        return pools.setdefault((os.getpid(), self.url, self.schema), [])  # never the parent process's
 
     @contextmanager
     def _raw(self) -> Iterator[Any]:
@@ -92,6 +112,10 @@ class PostgresStore:
         try:
             if con is None:
                 con = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+                with con.transaction():  # two workers' first connections must not race on it
+                    con.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
+                    con.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                con.execute(f'SET search_path TO "{self.schema}"')
         except psycopg.Error as exc:
             raise self._error(exc) from exc
         ok = False
@@ -109,7 +133,7 @@ class PostgresStore:
 
     def _ensure(self, con: Any, schema: Schema) -> None:
         script = schema.script(self.kind)
-        key = (self.url, script)
+        key = (self.url, self.schema, script)
         if key in _ready:
             return
         with _ready_lock:
@@ -134,7 +158,7 @@ class PostgresStore:
             self._ensure(con, schema)
             with con.transaction():
                 con.execute(f"SET LOCAL lock_timeout = '{int(LOCK_TIMEOUT_S * 1000)}ms'")
-                con.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
+                con.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(self.schema),))
                 yield PgConn(con)
 
     def exists(self) -> bool:
@@ -147,7 +171,7 @@ class PostgresStore:
             info = conninfo_to_dict(self.url)
         except Exception:  # noqa: BLE001 - a malformed URL is reported when connecting
             return "PostgreSQL database"
-        return f"PostgreSQL database {info.get('dbname', '')!s} on {info.get('host', 'localhost')!s}".replace("  ", " ")
+        return f"PostgreSQL database {info.get('dbname', '')!s} on {info.get('host', 'localhost')!s}, {self.schema}"
 
     def journal_mode(self) -> str:
         """PostgreSQL always writes ahead: ``"wal"``."""

@@ -112,15 +112,15 @@ def database_url() -> str | None:
 
 def open_store(path: str | Path | Store) -> Store:
     """The store for a workspace's annotations database at ``path``: PostgreSQL when
-    ``DATABASE_URL`` is set (one database per served workspace), else the SQLite file.
-    A store passed in is returned as it is."""
+    ``DATABASE_URL`` is set (a schema per workspace, named from its folder: collections
+    share the database, never rows), else the SQLite file. A store passed in is returned as it is."""
     if not isinstance(path, str | Path):
         return path
     url = database_url()
     if url is not None:
         from core.pg_store import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, Path(path).absolute().parent.name)
     from core.sqlite_store import SQLiteStore
 
     return SQLiteStore(path)

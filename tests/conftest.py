@@ -150,7 +150,10 @@ class Backend:
                 return con.execute(sql).fetchall()
         import psycopg
 
+        from core.pg_store import schema_name
+
         with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as con:
+            con.execute(f'SET search_path TO "{schema_name(self.path.absolute().parent.name)}"')
             cur = con.execute(sql)
             return cur.fetchall() if cur.description else []
 

@@ -32,6 +32,15 @@ def test_backend_follows_database_url(backend: Backend, ann: Annotations) -> Non
     assert ann.path is not None and ann.path.exists() == (backend.kind == "sqlite")  # no file when in PostgreSQL
 
 
+def test_workspaces_sharing_a_database_keep_their_own_rows(backend: Backend) -> None:
+    """Collections served from one DATABASE_URL: one schema each (one file each on SQLite)."""
+    summer, winter = backend.tmp / "summer" / "annotations.sqlite", backend.tmp / "winter" / "annotations.sqlite"
+    Annotations(summer).add_tag(ids("a", 2), "linen")
+    Annotations(winter).set_cluster_name("default", 0, "Coats")
+    assert Annotations(summer).all_tags() == {"linen": 2} and Annotations(summer).cluster_names("default") == {}
+    assert Annotations(winter).all_tags() == {} and Annotations(winter).cluster_names("default") == {"0": "Coats"}
+
+
 def test_database_url_must_be_postgresql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from core.errors import ConfigurationError
 
