@@ -37,7 +37,8 @@ def free_port() -> int:
 
 
 def procfile_command(port: int) -> list[str]:
-    """The Procfile's ``web:`` command with ``$PORT`` filled in and gunicorn from the venv, bound to loopback."""
+    """The Procfile's ``web:`` command with ``$PORT`` filled in and gunicorn from the venv, bound to
+    loopback (gunicorn.conf.py binds ``$HOST:$PORT`` where the command names no address)."""
     line = next(ln for ln in (REPO / "Procfile").read_text().splitlines() if ln.startswith("web:"))
     argv = shlex.split(line.split(":", 1)[1].replace("$PORT", str(port)))
     argv = [a.replace("0.0.0.0:", "127.0.0.1:") for a in argv]
@@ -65,7 +66,7 @@ def one_run(bundle: Path, item_id: str, timeout_s: float) -> dict[str, Any]:
     import requests
 
     port = free_port()
-    env = {**os.environ, "STYLE_ATLAS_WORKSPACE": str(bundle.resolve()), "PORT": str(port)}
+    env = {**os.environ, "STYLE_ATLAS_WORKSPACE": str(bundle.resolve()), "PORT": str(port), "HOST": "127.0.0.1"}
     cmd = procfile_command(port)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
