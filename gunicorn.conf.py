@@ -9,9 +9,12 @@ turns it off), so the workers share those pages copy-on-write; each worker then 
 query models (ONNX Runtime sessions, a few tens of MB) and memory-maps the artifacts.
 Figures behind ``MASTER_MB`` / ``WORKER_MB``: ``bench/bench_memory.py`` (bench/README.md).
 
-When the demo workspace is missing, the master starts building it in a child process and binds
-the port at once (Heroku allows a web process 60 s to bind); the pages show the build's
-progress, and each worker warms up when the build is done.
+A hosted deploy builds the demo in the platform's build step (``python -m core bundle``: Heroku
+``bin/post_compile``, Render's ``buildCommand``), so a started dyno finds it complete and serves
+at once. When the demo workspace is missing (a local ``gunicorn`` before any build), the master
+starts building it in a child process and binds the port at once (Heroku allows a web process
+60 s to bind); the pages show the build's progress, and each worker warms up when the build is
+done.
 """
 
 from __future__ import annotations
@@ -81,11 +84,13 @@ timeout = 120
 
 
 def on_starting(_server: Any) -> None:
-    """Start building the default demo workspace on first start (no-op when it is complete).
-    With the app preloaded, register its callbacks here once, for every worker forked later."""
-    from components.bootstrap import prime_app, start_build
+    """Serve a deploy-time bundle as it is; else start building the default demo workspace on
+    first start (no-op when it is complete). With the app preloaded, register its callbacks here
+    once, for every worker forked later."""
+    from components.bootstrap import prime_app, start_build, use_bundle
 
-    start_build()
+    if not use_bundle():
+        start_build()
     if preload_app:
         prime_app()
 

@@ -44,6 +44,20 @@ def _params(source: str | Path | None) -> dict[str, str]:
     return {"source": str(source if source is not None else DEMO_CATALOG)}
 
 
+def use_bundle(path: Path | None = None) -> bool:
+    """Whether the workspace is a serving bundle built at deploy time (:mod:`core.bundle`); if
+    so, its ONNX exports become the forward pass's cache (``STYLE_ATLAS_ONNX_CACHE``, unless
+    set). Called by the gunicorn master before the workers fork, so they inherit it."""
+    from core.bundle import bundle_onnx_cache, is_bundle
+    from core.workspace import Workspace
+
+    path = Path(path or workspace_path())
+    if not is_bundle(path):
+        return False
+    os.environ.setdefault("STYLE_ATLAS_ONNX_CACHE", str(bundle_onnx_cache(Workspace.open(path))))
+    return True
+
+
 def start_build(path: Path | None = None, *, force: bool = False, source: str | Path | None = None) -> JobRecord | None:
     """Queue a build job of the workspace and start its worker; returns at once (None when
     there is nothing to build, it is not ours to build, or a job already runs there).

@@ -1,9 +1,9 @@
 """What people create in the app: tags, cluster names and direction example sets.
 
-Stored in ``annotations.sqlite`` in the workspace (SQLite in WAL mode), never inside the
-recomputable artifacts, so re-running the pipeline loses none of it. Every call opens its
-own short-lived connection (:mod:`core.sqlite_store`), so several web workers and background
-jobs can share the file.
+Stored in the workspace's ``annotations.sqlite`` (SQLite in WAL mode), or in PostgreSQL when
+``DATABASE_URL`` is set (:mod:`core.store`), never inside the recomputable artifacts, so
+re-running the pipeline loses none of it. Every call takes its own short-lived connection, so
+several web workers and background jobs share the database.
 
 Cluster names follow their clusters across pipeline re-runs: a name is saved together with
 the member item ids the cluster had when it was named, and :meth:`Annotations.cluster_names`
@@ -14,15 +14,15 @@ cluster that comes back under another id keeps its name.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core import direction_store, sqlite_store
+from core import direction_store
 from core.direction_store import MAX_DIRECTIONS, MAX_EXAMPLES_PER_SIDE, DirectionExamples, with_examples
 from core.errors import InvalidInputError
+from core.store import Conn, Schema, Store, open_store
 
 __all__ = ["Annotations", "DirectionExamples", "MAX_DIRECTIONS", "MAX_EXAMPLES_PER_SIDE", "match_by_overlap",
            "with_examples"]
@@ -31,7 +31,7 @@ MAX_TAG_LEN = 64
 MAX_NAME_LEN = 80
 DEFAULT_MIN_OVERLAP = 0.3
 
-_SCHEMA = direction_store.SCHEMA + """
+_SCHEMA = direction_store.SCHEMA + Schema(common="""
 CREATE TABLE IF NOT EXISTS tags (
     item_id TEXT NOT NULL,
     tag     TEXT NOT NULL,
@@ -47,7 +47,9 @@ CREATE TABLE IF NOT EXISTS cluster_names (
     updated TEXT NOT NULL,
     PRIMARY KEY (run_id, key)
 );
-"""
+""", postgresql="""
+ALTER TABLE tags ADD COLUMN IF NOT EXISTS rowid BIGSERIAL;  -- SQLite's implicit insertion order
+""")
 
 
 def _now() -> str:
@@ -127,29 +129,34 @@ def match_by_overlap(
 
 
 class Annotations:
-    """Repository over ``annotations.sqlite``.
+    """Repository over the workspace's annotations store.
 
     Parameters
     ----------
-    path : str or Path
-        The database file (usually ``ws.annotations_path``); created with its tables on
-        first use.
+    path : str, Path or Store
+        The SQLite file (usually ``ws.annotations_path``; created with its tables on first
+        use), which PostgreSQL replaces when ``DATABASE_URL`` is set (:func:`core.store.open_store`);
+        or a store.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | Path | Store) -> None:
+        self.store = open_store(path)
+        self.path = Path(path) if isinstance(path, str | Path) else None
 
     # -- plumbing -----------------------------------------------------------------------
-    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
-        return sqlite_store.connect(self.path, _SCHEMA)
+    def _connect(self) -> AbstractContextManager[Conn]:
+        return self.store.connect(_SCHEMA)
 
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        return sqlite_store.transaction(self.path, _SCHEMA)
+    def _transaction(self) -> AbstractContextManager[Conn]:
+        return self.store.transaction(_SCHEMA)
+
+    def exists(self) -> bool:
+        """Whether anything may have been saved (reading a SQLite file that does not exist would create it)."""
+        return self.store.exists()
 
     def journal_mode(self) -> str:
-        """The SQLite journal mode in use (``"wal"``)."""
-        with self._connect() as con:
-            return str(con.execute("PRAGMA journal_mode").fetchone()[0])
+        """The journal mode in use (``"wal"``)."""
+        return self.store.journal_mode()
 
     # -- tags ---------------------------------------------------------------------------
     def add_tag(self, item_ids: Iterable[str], tag: str) -> int:
@@ -160,38 +167,32 @@ class Annotations:
             raise InvalidInputError("select at least one item to tag")
         now = _now()
         with self._transaction() as con:
-            before = con.total_changes
-            con.executemany(
-                "INSERT OR IGNORE INTO tags(item_id, tag, created) VALUES (?, ?, ?)",
-                [(i, tag, now) for i in ids],
-            )
-            return con.total_changes - before
+            return con.executemany("INSERT INTO tags(item_id, tag, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                                   [(i, tag, now) for i in ids])
 
     def remove_tag(self, item_ids: Iterable[str], tag: str) -> int:
         """Remove a tag from items; returns how many pairs were removed."""
         ids = _clean_ids(item_ids, "item_ids")
         with self._transaction() as con:
-            before = con.total_changes
-            con.executemany("DELETE FROM tags WHERE item_id = ? AND tag = ?", [(i, tag) for i in ids])
-            return con.total_changes - before
+            return con.executemany("DELETE FROM tags WHERE item_id = ? AND tag = ?", [(i, tag) for i in ids])
 
     def tags_for(self, item_id: str) -> list[str]:
         """Tags of one item, alphabetical."""
         with self._connect() as con:
-            rows = con.execute("SELECT tag FROM tags WHERE item_id = ? ORDER BY tag", (item_id,))
-            return [r[0] for r in rows]
+            rows = con.execute("SELECT tag FROM tags WHERE item_id = ?", (item_id,)).fetchall()
+        return sorted(r[0] for r in rows)
 
     def items_with_tag(self, tag: str) -> list[str]:
         """Item ids carrying ``tag``, in the order they were tagged."""
         with self._connect() as con:
-            rows = con.execute("SELECT item_id FROM tags WHERE tag = ? ORDER BY created, rowid", (tag,))
-            return [r[0] for r in rows]
+            rows = con.execute("SELECT item_id FROM tags WHERE tag = ? ORDER BY created, rowid", (tag,)).fetchall()
+        return [r[0] for r in rows]
 
     def all_tags(self) -> dict[str, int]:
         """Every tag with its item count, most used first."""
         with self._connect() as con:
-            rows = con.execute("SELECT tag, COUNT(*) FROM tags GROUP BY tag ORDER BY COUNT(*) DESC, tag")
-            return {r[0]: int(r[1]) for r in rows}
+            rows = con.execute("SELECT tag, COUNT(*) FROM tags GROUP BY tag").fetchall()
+        return {r[0]: int(r[1]) for r in sorted(rows, key=lambda r: (-int(r[1]), r[0]))}
 
     # -- cluster names ------------------------------------------------------------------
     def set_cluster_name(

@@ -1,21 +1,21 @@
-"""Direction example sets in ``annotations.sqlite``: their table, caps and version, read and
+"""Direction example sets in the annotations store: their table, caps and version, read and
 written inside the caller's connection or transaction (:class:`core.annotations.Annotations`
-opens them).
+opens them; :mod:`core.store` says which database).
 
-Every write of the table bumps ``meta.directions_version`` in the same transaction (SQLite
-triggers, whoever writes), and ``meta.generation`` is random per file, so ``(generation,
-version)`` is a correct cache key for directions built from the sets, across processes.
+Every write of the table bumps ``meta.directions_version`` in the same transaction (triggers,
+whoever writes), and ``meta.generation`` is random per database, so ``(generation, version)``
+is a correct cache key for directions built from the sets, across processes.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core.errors import InvalidInputError
+from core.store import Conn, Schema
 
 __all__ = ["DirectionExamples", "MAX_DIRECTIONS", "MAX_EXAMPLES_PER_SIDE", "SCHEMA", "add", "check_sides",
            "read_all", "version", "with_examples", "write"]
@@ -23,7 +23,7 @@ __all__ = ["DirectionExamples", "MAX_DIRECTIONS", "MAX_EXAMPLES_PER_SIDE", "SCHE
 MAX_EXAMPLES_PER_SIDE = 500  # example ids on each side of one direction
 MAX_DIRECTIONS = 100  # saved example sets in one annotations file
 
-SCHEMA = """
+SCHEMA = Schema(common="""
 CREATE TABLE IF NOT EXISTS direction_examples (
     name     TEXT PRIMARY KEY,
     positive TEXT NOT NULL,  -- JSON list of item ids
@@ -33,17 +33,28 @@ CREATE TABLE IF NOT EXISTS direction_examples (
     updated  TEXT NOT NULL
 );
 -- meta.directions_version: bumped inside every transaction that writes direction_examples
--- (whoever writes); meta.generation: random per file. Created by the first write, so that
--- opening the file for reading never writes.
+-- (whoever writes); meta.generation: random per database. Created by the first write, so that
+-- opening the database for reading never writes.
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-""" + "".join(f"""
+""", sqlite="".join(f"""
 CREATE TRIGGER IF NOT EXISTS directions_{op.lower()} AFTER {op} ON direction_examples BEGIN
     INSERT INTO meta(key, value) SELECT 'generation', lower(hex(randomblob(8)))
         WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'generation');
     INSERT INTO meta(key, value) SELECT 'directions_version', '0'
         WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'directions_version');
     UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'directions_version';
-END;""" for op in ("INSERT", "UPDATE", "DELETE"))
+END;""" for op in ("INSERT", "UPDATE", "DELETE")), postgresql="""
+CREATE OR REPLACE FUNCTION style_atlas_directions_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO meta(key, value) VALUES ('generation', substr(md5(random()::text || clock_timestamp()::text), 1, 16))
+        ON CONFLICT (key) DO NOTHING;
+    INSERT INTO meta(key, value) VALUES ('directions_version', '1')
+        ON CONFLICT (key) DO UPDATE SET value = (CAST(meta.value AS BIGINT) + 1)::text;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER directions_changed AFTER INSERT OR UPDATE OR DELETE ON direction_examples
+    FOR EACH ROW EXECUTE FUNCTION style_atlas_directions_changed();
+""")
 
 
 @dataclass(frozen=True)
@@ -85,8 +96,7 @@ def check_sides(name: str, pos: list[str], neg: list[str]) -> None:
                                     f"examples; this would make {len(got)}")
 
 
-def write(con: sqlite3.Connection, name: str, pos: list[str], neg: list[str],
-                    source: str) -> DirectionExamples:
+def write(con: Conn, name: str, pos: list[str], neg: list[str], source: str) -> DirectionExamples:
     """Insert or replace one example set inside the caller's transaction (a new name only while
     the file holds fewer than ``MAX_DIRECTIONS``)."""
     now = _now()
@@ -118,7 +128,7 @@ def with_examples(
     return pos, neg
 
 
-def add(con: sqlite3.Connection, name: str, ids: list[str], positive: bool, source: str) -> DirectionExamples:
+def add(con: Conn, name: str, ids: list[str], positive: bool, source: str) -> DirectionExamples:
     """Add ``ids`` to one side of ``name`` (removing them from the other), reading the current
     sets inside the caller's transaction so that concurrent adds all land."""
     current = next((d for d in _rows(con, "WHERE name = ?", (name,))), None)
@@ -127,18 +137,18 @@ def add(con: sqlite3.Connection, name: str, ids: list[str], positive: bool, sour
     return write(con, name, pos, neg, source)
 
 
-def read_all(con: sqlite3.Connection) -> list[DirectionExamples]:
-    """Every saved example set, by name."""
-    return _rows(con, "ORDER BY name", ())
+def read_all(con: Conn) -> list[DirectionExamples]:
+    """Every saved example set, by name (ordered here: the backends collate text differently)."""
+    return sorted(_rows(con, "", ()), key=lambda d: d.name)
 
 
-def _rows(con: sqlite3.Connection, where: str, args: tuple[str, ...]) -> list[DirectionExamples]:
+def _rows(con: Conn, where: str, args: tuple[str, ...]) -> list[DirectionExamples]:
     rows = con.execute("SELECT name, positive, negative, source, created, updated FROM direction_examples "
                        + where, args).fetchall()
     return [DirectionExamples(n, tuple(json.loads(p)), tuple(json.loads(g)), s, c, u) for n, p, g, s, c, u in rows]
 
 
-def version(con: sqlite3.Connection) -> tuple[str, int]:
+def version(con: Conn) -> tuple[str, int]:
     """``(generation, directions_version)`` of the file (read only)."""
     meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
     if "generation" not in meta:  # no direction written since the triggers exist

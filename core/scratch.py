@@ -2,7 +2,7 @@
 
 A hosted demo lets visitors use the tray without changing what anyone else sees: what a viewer
 saves goes here, keyed by a random scratch id that only their (signed) session cookie names.
-Rows live in the workspace's annotations database (own tables) and expire a day after the
+Rows live in the workspace's annotations store (own tables; :mod:`core.store`) and expire a day after the
 space was opened; expired spaces are purged on every write. Caps bound what one space, and
 all of them together, may hold. An editor promotes an entry to the shared
 :class:`core.annotations.Annotations`.
@@ -13,14 +13,12 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core import sqlite_store
 from core.annotations import (
     MAX_NAME_LEN,
     MAX_TAG_LEN,
@@ -31,6 +29,7 @@ from core.annotations import (
     with_examples,
 )
 from core.errors import InvalidInputError
+from core.store import Conn, Schema, Store, open_store
 
 if TYPE_CHECKING:
     from core.similarity.directions import Direction
@@ -47,10 +46,10 @@ MAX_SCRATCH_SPACES = 5000
 SOURCE = "scratch"
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 
-_SCHEMA = """
+_SCHEMA = Schema(common="""
 CREATE TABLE IF NOT EXISTS scratch_spaces (
     scratch_id TEXT PRIMARY KEY,
-    created    REAL NOT NULL     -- unix time; the space expires SCRATCH_TTL_S later
+    created    DOUBLE PRECISION NOT NULL  -- unix time; the space expires SCRATCH_TTL_S later
 );
 CREATE TABLE IF NOT EXISTS scratch_tags (
     scratch_id TEXT NOT NULL,
@@ -63,11 +62,13 @@ CREATE TABLE IF NOT EXISTS scratch_directions (
     name       TEXT NOT NULL,
     positive   TEXT NOT NULL,    -- JSON list of item ids
     negative   TEXT NOT NULL,
-    created    REAL NOT NULL,
-    updated    REAL NOT NULL,
+    created    DOUBLE PRECISION NOT NULL,
+    updated    DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (scratch_id, name)
 );
-"""
+""", postgresql="""
+ALTER TABLE scratch_tags ADD COLUMN IF NOT EXISTS rowid BIGSERIAL;  -- SQLite's implicit insertion order
+""")
 
 
 def new_scratch_id() -> str:
@@ -98,8 +99,8 @@ class ScratchSpace:
 
     Parameters
     ----------
-    path : str or Path
-        The annotations database (``ws.annotations_path``).
+    path : str, Path or Store
+        The annotations database (``ws.annotations_path``; see :func:`core.store.open_store`).
     scratch_id : str
         The visitor's id (:func:`new_scratch_id`); ``InvalidInputError`` when malformed.
     ttl_s : float
@@ -108,26 +109,26 @@ class ScratchSpace:
         ``() -> unix time`` (tests pass a fake one to expire spaces).
     """
 
-    def __init__(self, path: str | Path, scratch_id: str, ttl_s: float = SCRATCH_TTL_S,
+    def __init__(self, path: str | Path | Store, scratch_id: str, ttl_s: float = SCRATCH_TTL_S,
                  clock: Callable[[], float] = time.time) -> None:
         if not is_scratch_id(scratch_id):
             raise InvalidInputError("invalid scratch id")
-        self.path = Path(path)
+        self.store = open_store(path)
         self.scratch_id = scratch_id
         self.ttl_s = ttl_s
         self.clock = clock
 
-    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
-        return sqlite_store.connect(self.path, _SCHEMA)
+    def _connect(self) -> AbstractContextManager[Conn]:
+        return self.store.connect(_SCHEMA)
 
     @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
+    def _writing(self) -> Iterator[Conn]:
         """A transaction in which this space exists (expired ones purged first)."""
-        with sqlite_store.transaction(self.path, _SCHEMA) as con:
+        with self.store.transaction(_SCHEMA) as con:
             self._open_for_write(con)
             yield con
 
-    def _open_for_write(self, con: sqlite3.Connection) -> None:
+    def _open_for_write(self, con: Conn) -> None:
         """Purge expired spaces, then make sure this one exists (within the caps)."""
         now = self.clock()
         expired = [r[0] for r in con.execute("SELECT scratch_id FROM scratch_spaces WHERE created < ?",
@@ -140,7 +141,7 @@ class ScratchSpace:
             raise InvalidInputError("too many visitors are saving right now; try again later")
         con.execute("INSERT INTO scratch_spaces(scratch_id, created) VALUES (?, ?)", (self.scratch_id, now))
 
-    def _live(self, con: sqlite3.Connection) -> bool:
+    def _live(self, con: Conn) -> bool:
         row = con.execute("SELECT created FROM scratch_spaces WHERE scratch_id = ?", (self.scratch_id,)).fetchone()
         return row is not None and row[0] >= self.clock() - self.ttl_s
 
@@ -150,10 +151,8 @@ class ScratchSpace:
         tag, ids = _cleaned(tag, "tag", MAX_TAG_LEN, item_ids)
         with self._writing() as con:
             held = con.execute("SELECT COUNT(*) FROM scratch_tags WHERE scratch_id = ?", (self.scratch_id,)).fetchone()[0]
-            before = con.total_changes
-            con.executemany("INSERT OR IGNORE INTO scratch_tags(scratch_id, item_id, tag) VALUES (?, ?, ?)",
-                            [(self.scratch_id, i, tag) for i in ids])
-            new = con.total_changes - before
+            new = con.executemany("INSERT INTO scratch_tags(scratch_id, item_id, tag) VALUES (?, ?, ?) "
+                                  "ON CONFLICT DO NOTHING", [(self.scratch_id, i, tag) for i in ids])
             if held + new > MAX_SCRATCH_TAG_PAIRS:
                 raise InvalidInputError(f"your scratch space holds at most {MAX_SCRATCH_TAG_PAIRS} tagged photos; "
                                         f"it has {held}")
@@ -164,12 +163,12 @@ class ScratchSpace:
         with self._connect() as con:
             if not self._live(con):
                 return {}
-            rows = con.execute("SELECT tag, item_id FROM scratch_tags WHERE scratch_id = ? ORDER BY tag, rowid",
+            rows = con.execute("SELECT tag, item_id FROM scratch_tags WHERE scratch_id = ? ORDER BY rowid",
                                (self.scratch_id,)).fetchall()
         out: dict[str, list[str]] = {}
         for tag, item_id in rows:
             out.setdefault(tag, []).append(item_id)
-        return out
+        return dict(sorted(out.items()))  # tags in order here: the backends collate text differently
 
     # -- directions -----------------------------------------------------------------------
     def add_direction_examples(self, name: str, item_ids: Sequence[str], positive: bool) -> DirectionExamples:
@@ -207,8 +206,8 @@ class ScratchSpace:
             if not self._live(con):
                 return []
             rows = con.execute("SELECT name, positive, negative, created, updated FROM scratch_directions "
-                               "WHERE scratch_id = ? ORDER BY name", (self.scratch_id,)).fetchall()
-        return [self._examples(r) for r in rows]
+                               "WHERE scratch_id = ?", (self.scratch_id,)).fetchall()
+        return sorted((self._examples(r) for r in rows), key=lambda d: d.name)
 
     # -- promotion (an editor's decision, checked by the caller) ---------------------------
     def promote_direction(self, name: str, shared: Annotations) -> DirectionExamples:
@@ -218,7 +217,7 @@ class ScratchSpace:
         if found is None:
             raise InvalidInputError(f"you have no direction named {name!r}")
         saved = shared.save_direction_examples(found.name, found.positive_ids, found.negative_ids, "promoted")
-        with sqlite_store.transaction(self.path, _SCHEMA) as con:
+        with self.store.transaction(_SCHEMA) as con:
             con.execute("DELETE FROM scratch_directions WHERE scratch_id = ? AND name = ?", (self.scratch_id, name))
         return saved
 
@@ -229,7 +228,7 @@ class ScratchSpace:
         if not ids:
             raise InvalidInputError(f"you have no tag named {tag!r}")
         new = shared.add_tag(ids, tag)
-        with sqlite_store.transaction(self.path, _SCHEMA) as con:
+        with self.store.transaction(_SCHEMA) as con:
             con.execute("DELETE FROM scratch_tags WHERE scratch_id = ? AND tag = ?", (self.scratch_id, tag))
         return new
 

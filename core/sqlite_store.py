@@ -1,4 +1,5 @@
-"""Short-lived SQLite connections in WAL mode for the workspace's annotations database.
+"""The SQLite backend of :mod:`core.store`: short-lived connections in WAL mode to the
+workspace's annotations database.
 
 Every call opens its own connection, so several web workers and background jobs can share
 the file. SQLite's failures (locked past the busy timeout, disk full, damaged file) become a
@@ -10,13 +11,15 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 from core.errors import StorageError
+from core.store import Schema
 
-__all__ = ["BUSY_TIMEOUT_S", "connect", "storage_error", "transaction"]
+__all__ = ["BUSY_TIMEOUT_S", "SQLiteStore", "connect", "storage_error", "transaction"]
 
 BUSY_TIMEOUT_S = 10.0
 
@@ -52,8 +55,57 @@ def storage_error(exc: sqlite3.Error, path: str | Path) -> StorageError:
     return StorageError(f"the annotations database ({name}) cannot be used: {exc}")
 
 
+class SQLiteConn:
+    """A :class:`core.store.Conn` over one ``sqlite3`` connection."""
+
+    kind = "sqlite"
+
+    def __init__(self, con: sqlite3.Connection) -> None:
+        self.raw = con
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.raw.execute(sql, tuple(params))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        before = self.raw.total_changes
+        self.raw.executemany(sql, rows)
+        return self.raw.total_changes - before
+
+
+class SQLiteStore:
+    """The annotations database as a SQLite file at ``path`` (a :class:`core.store.Store`)."""
+
+    kind = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def connect(self, schema: Schema) -> AbstractContextManager[SQLiteConn]:
+        return _wrapped(connect(self.path, schema))
+
+    def transaction(self, schema: Schema) -> AbstractContextManager[SQLiteConn]:
+        return _wrapped(transaction(self.path, schema))
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def describe(self) -> str:
+        return f"SQLite file {self.path.name}"
+
+    def journal_mode(self) -> str:
+        """The journal mode in use (``"wal"``)."""
+        with connect(self.path, Schema("")) as con:
+            return str(con.execute("PRAGMA journal_mode").fetchone()[0])
+
+
 @contextmanager
-def connect(path: str | Path, schema: str) -> Iterator[sqlite3.Connection]:
+def _wrapped(cm: AbstractContextManager[sqlite3.Connection]) -> Iterator[SQLiteConn]:
+    with cm as con:
+        yield SQLiteConn(con)
+
+
+@contextmanager
+def connect(path: str | Path, schema: str | Schema) -> Iterator[sqlite3.Connection]:
     """A connection to ``path`` (created with ``schema``, a script of ``CREATE ... IF NOT
     EXISTS``), in autocommit mode; closed on exit. SQLite errors raise StorageError."""
     path = Path(path)
@@ -67,7 +119,7 @@ def connect(path: str | Path, schema: str) -> Iterator[sqlite3.Connection]:
         _use_wal(con, timeout)
         con.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         con.execute("PRAGMA synchronous=NORMAL")
-        con.executescript(schema)
+        con.executescript(schema.script("sqlite") if isinstance(schema, Schema) else schema)
         yield con
     except sqlite3.Error as exc:
         raise storage_error(exc, path) from exc
@@ -76,7 +128,7 @@ def connect(path: str | Path, schema: str) -> Iterator[sqlite3.Connection]:
 
 
 @contextmanager
-def transaction(path: str | Path, schema: str) -> Iterator[sqlite3.Connection]:
+def transaction(path: str | Path, schema: str | Schema) -> Iterator[sqlite3.Connection]:
     """:func:`connect` inside ``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on any exception)."""
     with connect(path, schema) as con:
         con.execute("BEGIN IMMEDIATE")

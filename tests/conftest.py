@@ -105,3 +105,62 @@ def png_bomb(width: int = 6300, height: int = 6300) -> bytes:
     idat = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+# -- the annotations store on both backends -------------------------------------------------------
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real throwaway PostgreSQL server for the session (tests/postgres.py). Skipped only where
+    the binaries are missing and this is not CI (CI installs them: scripts/install_system_deps.sh)."""
+    from tests.postgres import PostgresServer, binaries
+
+    if binaries() is None:
+        reason = "PostgreSQL binaries (initdb, pg_ctl) are not installed: apt-get install postgresql"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = PostgresServer.start()
+    yield server
+    server.stop()
+
+
+class Backend:
+    """The annotations store a test runs on: ``kind`` "sqlite" (a file in ``tmp``) or
+    "postgresql" (a fresh database, selected the way a deployment selects it: ``DATABASE_URL``)."""
+
+    def __init__(self, kind: str, tmp: Path, monkeypatch: pytest.MonkeyPatch, server=None) -> None:
+        self.kind, self.tmp, self.monkeypatch, self.server = kind, tmp, monkeypatch, server
+        self.path = tmp / "annotations.sqlite"
+        if server is not None:
+            monkeypatch.setenv("DATABASE_URL", server.new_database())
+
+    def fresh(self) -> Path:
+        """Another, empty database (another SQLite file, or another PostgreSQL database)."""
+        if self.server is not None:
+            self.monkeypatch.setenv("DATABASE_URL", self.server.new_database())
+        self.path = self.tmp / f"other-{len(list(self.tmp.glob('other-*')))}.sqlite"
+        return self.path
+
+    def query(self, sql: str) -> list[tuple]:
+        """Run ``sql`` on the current database past the product's code (another writer); its rows."""
+        if self.server is None:
+            import sqlite3
+
+            with sqlite3.connect(self.path) as con:
+                return con.execute(sql).fetchall()
+        import psycopg
+
+        from core.pg_store import schema_name
+
+        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as con:
+            con.execute(f'SET search_path TO "{schema_name(self.path.absolute().parent.name)}"')
+            cur = con.execute(sql)
+            return cur.fetchall() if cur.description else []
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Backend:
+    """Each annotations test once per backend (``DATABASE_URL`` unset for SQLite)."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    server = request.getfixturevalue("postgres_server") if request.param == "postgresql" else None
+    return Backend(request.param, tmp_path, monkeypatch, server)

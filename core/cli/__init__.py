@@ -11,10 +11,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from core.cli import catalog, cluster, collections, similarity
+from core.cli import bundle, catalog, cluster, collections, similarity
 from core.errors import StyleAtlasError
 
-COMMAND_GROUPS = [catalog, cluster, similarity, collections]
+COMMAND_GROUPS = [catalog, cluster, similarity, collections, bundle]
 
 
 class _Parser(argparse.ArgumentParser):

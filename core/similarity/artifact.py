@@ -108,11 +108,13 @@ class SimilarityArtifact:
         artifact version, cached by :func:`loaded`) and reused until a direction is written.
         Returns the directions by name and one line per saved set that cannot be built now.
         """
-        if self.annotations_path is None or not Path(self.annotations_path).exists():
+        if self.annotations_path is None:
             return dict(self.directions), []
         from core.annotations import Annotations
 
         repo = Annotations(self.annotations_path)
+        if not repo.exists():  # nothing saved yet (reading would create the SQLite file)
+            return dict(self.directions), []
         key = repo.directions_version()  # read before the sets: a newer write only rebuilds later
         cached = self._saved.get(key)
         if cached is None:

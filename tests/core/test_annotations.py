@@ -1,4 +1,6 @@
-"""Tests for core.annotations: tags, cluster names that follow re-runs, direction examples."""
+"""Tests for core.annotations: tags, cluster names that follow re-runs, direction examples.
+
+Every test that touches the store runs on SQLite and on a real PostgreSQL (``backend``)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import pytest
 
 from core.annotations import Annotations, DirectionExamples, match_by_overlap
 from core.errors import InvalidInputError
+from tests.conftest import Backend
 
 
 def ids(prefix: str, n: int, start: int = 0) -> list[str]:
@@ -18,18 +21,55 @@ def ids(prefix: str, n: int, start: int = 0) -> list[str]:
 
 
 @pytest.fixture()
-def ann(tmp_path: Path) -> Annotations:
-    return Annotations(tmp_path / "annotations.sqlite")
+def ann(backend: Backend) -> Annotations:
+    return Annotations(backend.path)
 
 
-def test_database_uses_wal(ann: Annotations) -> None:
+def test_backend_follows_database_url(backend: Backend, ann: Annotations) -> None:
+    assert ann.store.kind == backend.kind
+    ann.add_tag(ids("a", 1), "t")
+    assert backend.query("SELECT tag FROM tags") == [("t",)]
+    assert ann.path is not None and ann.path.exists() == (backend.kind == "sqlite")  # no file when in PostgreSQL
+
+
+def test_workspaces_sharing_a_database_keep_their_own_rows(backend: Backend) -> None:
+    """Collections served from one DATABASE_URL: one schema each (one file each on SQLite)."""
+    summer, winter = backend.tmp / "summer" / "annotations.sqlite", backend.tmp / "winter" / "annotations.sqlite"
+    Annotations(summer).add_tag(ids("a", 2), "linen")
+    Annotations(winter).set_cluster_name("default", 0, "Coats")
+    assert Annotations(summer).all_tags() == {"linen": 2} and Annotations(summer).cluster_names("default") == {}
+    assert Annotations(winter).all_tags() == {} and Annotations(winter).cluster_names("default") == {"0": "Coats"}
+
+
+def test_database_url_must_be_postgresql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.errors import ConfigurationError
+
+    monkeypatch.setenv("DATABASE_URL", "mysql://u:secret@db/x")
+    with pytest.raises(ConfigurationError, match="DATABASE_URL must be a postgresql://") as err:
+        Annotations(tmp_path / "a.sqlite")
+    assert "secret" not in str(err.value)
+
+
+def test_unreachable_database_is_a_storage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.errors import StorageError
+    from tests.postgres import _free_port
+
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://edith:hunter2@127.0.0.1:{_free_port()}/atlas")
+    with pytest.raises(StorageError, match="cannot be reached; nothing was saved") as err:
+        Annotations(tmp_path / "a.sqlite").add_tag(ids("a", 1), "t")
+    assert "hunter2" not in str(err.value)
+
+
+def test_database_uses_wal(tmp_path: Path) -> None:
+    ann = Annotations(tmp_path / "annotations.sqlite")
     assert ann.journal_mode() == "wal"
+    assert ann.path is not None
     con = sqlite3.connect(ann.path)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     con.close()
 
 
-def test_tags_round_trip(ann: Annotations) -> None:
+def test_tags_round_trip(backend: Backend, ann: Annotations) -> None:
     a, b, c = ids("a", 3)
     assert ann.add_tag([a, b, a], "  summer   picks ") == 2
     assert ann.add_tag([b, c], "summer picks") == 1
@@ -40,7 +80,7 @@ def test_tags_round_trip(ann: Annotations) -> None:
     assert ann.remove_tag([a], "denim") == 1
     assert ann.tags_for(a) == ["summer picks"]
     # a fresh repository object on the same file sees the same truth
-    assert Annotations(ann.path).items_with_tag("summer picks") == [a, b, c]
+    assert Annotations(backend.path).items_with_tag("summer picks") == [a, b, c]
 
 
 @pytest.mark.parametrize("tag", ["", "   ", "x" * 65])
@@ -143,8 +183,8 @@ def test_add_direction_examples_moves_items_between_sides(ann: Annotations) -> N
     assert d.negative_ids == tuple(a[2:])
 
 
-def test_concurrent_writers(tmp_path: Path) -> None:
-    path = tmp_path / "annotations.sqlite"
+def test_concurrent_writers(backend: Backend) -> None:
+    path = backend.path
     errors: list[BaseException] = []
 
     def work(n: int) -> None:
@@ -164,9 +204,9 @@ def test_concurrent_writers(tmp_path: Path) -> None:
     assert len(Annotations(path).items_with_tag("t")) == 80
 
 
-def test_concurrent_direction_adds_lose_nothing(tmp_path: Path) -> None:
+def test_concurrent_direction_adds_lose_nothing(backend: Backend) -> None:
     """Two writers x 25 adds to one direction keep all 50 (the read is inside the transaction)."""
-    path = tmp_path / "annotations.sqlite"
+    path = backend.path
     Annotations(path).save_direction_examples("stripes", ids("c", 1), ids("d", 1))
     errors: list[BaseException] = []
     start = threading.Barrier(2)
@@ -213,7 +253,7 @@ def test_directions_per_workspace_are_capped(ann: Annotations) -> None:
     assert len(ann.direction_examples()) == MAX_DIRECTIONS
 
 
-def test_directions_version_changes_with_every_direction_write(ann: Annotations) -> None:
+def test_directions_version_changes_with_every_direction_write(backend: Backend, ann: Annotations) -> None:
     """Bumped in the writing transaction (a trigger), whoever writes: a cache key for built directions."""
     v0 = ann.directions_version()
     ann.add_tag(ids("a", 1), "t")
@@ -221,12 +261,11 @@ def test_directions_version_changes_with_every_direction_write(ann: Annotations)
     ann.save_direction_examples("x", ids("a", 3), ids("b", 3))
     v1 = ann.directions_version()
     assert v1 != v0
-    with sqlite3.connect(ann.path) as con:  # another writer, not through this class
-        con.execute("UPDATE direction_examples SET source = 'elsewhere'")
+    backend.query("UPDATE direction_examples SET source = 'elsewhere'")  # another writer, not through this class
     v2 = ann.directions_version()
     assert v2 != v1
     ann.delete_direction("x")
     assert ann.directions_version() not in (v0, v1, v2)
-    fresh = Annotations(ann.path.parent / "other.sqlite")
+    fresh = Annotations(backend.fresh())
     fresh.save_direction_examples("x", ids("a", 3), ids("b", 3))
-    assert fresh.directions_version()[0] != v1[0]  # another file: another generation
+    assert fresh.directions_version()[0] != v1[0]  # another database: another generation

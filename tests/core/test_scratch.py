@@ -1,8 +1,7 @@
-"""A visitor's scratch space: private to its id, expiring, capped, promotable to the shared set."""
+"""A visitor's scratch space: private to its id, expiring, capped, promotable to the shared set
+(on SQLite and on a real PostgreSQL: ``backend``)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
@@ -10,12 +9,13 @@ from core import scratch
 from core.annotations import Annotations
 from core.errors import InvalidInputError
 from core.scratch import ScratchSpace, new_scratch_id
+from tests.conftest import Backend
 
 IDS = [f"{i:016x}" for i in range(8)]
 
 
-def test_spaces_are_private(tmp_path: Path) -> None:
-    db = tmp_path / "annotations.sqlite"
+def test_spaces_are_private(backend: Backend) -> None:
+    db = backend.path
     a, b = ScratchSpace(db, new_scratch_id()), ScratchSpace(db, new_scratch_id())
     assert a.add_tag(IDS[:3], "mine") == 3
     d = a.add_direction_examples("stripes", IDS[:3], positive=True)
@@ -27,22 +27,19 @@ def test_spaces_are_private(tmp_path: Path) -> None:
     assert shared.all_tags() == {} and shared.direction_examples() == []
 
 
-def test_spaces_expire_and_are_purged(tmp_path: Path) -> None:
-    db = tmp_path / "annotations.sqlite"
+def test_spaces_expire_and_are_purged(backend: Backend) -> None:
+    db = backend.path
     now = [1000.0]
     old = ScratchSpace(db, new_scratch_id(), ttl_s=60, clock=lambda: now[0])
     old.add_tag(IDS[:2], "t")
     now[0] += 61
     assert old.tags() == {}
     ScratchSpace(db, new_scratch_id(), ttl_s=60, clock=lambda: now[0]).add_tag(IDS[:1], "u")  # a write purges
-    import sqlite3
-
-    rows = sqlite3.connect(db).execute("SELECT COUNT(*) FROM scratch_tags").fetchone()[0]
-    assert rows == 1
+    assert backend.query("SELECT COUNT(*) FROM scratch_tags") == [(1,)]
 
 
-def test_caps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    space = ScratchSpace(tmp_path / "a.sqlite", new_scratch_id())
+def test_caps(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    space = ScratchSpace(backend.path, new_scratch_id())
     monkeypatch.setattr(scratch, "MAX_SCRATCH_DIRECTIONS", 2)
     monkeypatch.setattr(scratch, "MAX_SCRATCH_EXAMPLES", 3)
     monkeypatch.setattr(scratch, "MAX_SCRATCH_TAG_PAIRS", 4)
@@ -57,11 +54,11 @@ def test_caps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         space.add_tag(IDS[4:5], "t")
     assert space.tags() == {"t": IDS[:4]}  # the refused write left nothing behind
     with pytest.raises(InvalidInputError, match="invalid scratch id"):
-        ScratchSpace(tmp_path / "a.sqlite", "../x")
+        ScratchSpace(backend.path, "../x")
 
 
-def test_promote_to_the_shared_set(tmp_path: Path) -> None:
-    db = tmp_path / "a.sqlite"
+def test_promote_to_the_shared_set(backend: Backend) -> None:
+    db = backend.path
     space, shared = ScratchSpace(db, new_scratch_id()), Annotations(db)
     space.add_direction_examples("stripes", IDS[:3], True)
     space.add_direction_examples("stripes", IDS[3:6], False)
