@@ -170,8 +170,8 @@ def plan(frame: pd.DataFrame, color_by: str | None, names: dict[int, str] | None
     """The traces of the map of ``frame`` coloured by ``color_by`` for ``view`` (None: whole map).
 
     A catalog of at most ``map_view.MAX_POINTS`` items draws every point and ignores ``view``;
-    a larger one draws the points in ``view`` when they are at most ``MAX_POINTS``, else a
-    density of the view with one representative point per grid cell.
+    a larger one draws the points around ``view`` (grown by ``map_view.WIDEN``) when they are at
+    most ``MAX_POINTS``, else a density of the area with one representative point per grid cell.
     """
     color_by = effective_color(frame, color_by)
     if color_by == "colour":
@@ -182,11 +182,15 @@ def plan(frame: pd.DataFrame, color_by: str | None, names: dict[int, str] | None
         return Plan([(name, rows, colour, len(rows)) for name, rows, colour in groups])
     x = frame["x"].to_numpy(np.float32)
     y = frame["y"].to_numpy(np.float32)
-    mask = map_view.in_view(x, y, view)
-    shown = int(mask.sum())
-    if shown <= map_view.MAX_POINTS:
-        return Plan([(name, rows[mask[rows]], colour, int(mask[rows].sum())) for name, rows, colour in groups])
-    grid = map_view.density(x, y, np.flatnonzero(mask), view or map_view.full_bounds(x, y))
+    whole = map_view.full_bounds(x, y)
+    if view is not None:
+        for factor in map_view.WIDEN:
+            mask = map_view.in_view(x, y, map_view.widen(view, factor, whole))
+            if mask.sum() <= map_view.MAX_POINTS:
+                return Plan([(name, rows[mask[rows]], colour, int(mask[rows].sum())) for name, rows, colour in groups])
+    area = whole if view is None else map_view.widen(view, map_view.WIDEN[-2], whole)
+    mask = map_view.in_view(x, y, area)
+    grid = map_view.density(x, y, np.flatnonzero(mask), area)
     is_rep = np.zeros(len(frame), dtype=bool)
     is_rep[grid.reps] = True
     return Plan([(name, rows[is_rep[rows]], colour, int(mask[rows].sum())) for name, rows, colour in groups], grid)
@@ -355,6 +359,14 @@ def selected_ids(frame: pd.DataFrame, rows: list[np.ndarray], selected_data: dic
         return []
     picked = sorted({r for r in (_row_of(p, rows) for p in selected_data["points"]) if r is not None and 0 <= r < len(frame)})
     return frame["item_id"].iloc[picked].tolist()
+
+
+def keeps_tray(frame: pd.DataFrame, selected_data: Any) -> bool:
+    """Whether a ``selectedData`` change leaves the tray as it is: on a large map, one holding
+    no lasso or box (the figure redrawn for a zoom or pan drops plotly's selection)."""
+    if not map_view.is_large(len(frame)):
+        return False
+    return not (isinstance(selected_data, dict) and (selected_data.get("lassoPoints") or selected_data.get("range")))
 
 
 def clicked_href(frame: pd.DataFrame, rows: list[np.ndarray], click_data: dict[str, Any] | None) -> str | None:

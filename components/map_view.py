@@ -22,6 +22,7 @@ import numpy as np
 
 MAX_POINTS = 20_000  # items drawn as points; a view holding more is aggregated
 DENSITY_CELLS = 160  # grid cells across the wider side of an aggregated view
+WIDEN = (3.0, 2.0, 1.0)  # points are drawn for the view grown by the first factor that keeps them few
 MAX_POLYGON_VERTICES = 5_000  # a lasso with more vertices is refused (plotly sends one per mouse move)
 _PAD = 0.02  # the whole-map view is the data's bounding box, padded by this share of its size
 
@@ -91,6 +92,15 @@ def view_from_relayout(relayout: Any, previous: Bounds | None, whole: Bounds) ->
     if view is None or view == previous:
         return False, previous
     return True, view
+
+
+def widen(view: Bounds, factor: float, whole: Bounds) -> Bounds:
+    """``view`` grown ``factor`` times about its centre, within ``whole`` (the plot shows more
+    than the ranges a zoom asks for: its aspect ratio is kept, and a pan should find points)."""
+    x0, x1, y0, y1 = view
+    cx, cy, hx, hy = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) * factor / 2, (y1 - y0) * factor / 2
+    out = (max(cx - hx, whole[0]), min(cx + hx, whole[1]), max(cy - hy, whole[2]), min(cy + hy, whole[3]))
+    return out if out[0] < out[1] and out[2] < out[3] else view
 
 
 def in_view(x: np.ndarray, y: np.ndarray, view: Bounds | None) -> np.ndarray:

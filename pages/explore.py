@@ -206,8 +206,11 @@ def _select(selected: dict[str, Any] | None, key: dict[str, Any] | None) -> tupl
     if not key or ws is None:
         return [], [], explore.tray_summary(0)
     map_key = explore.MapKey.from_dict(key, ws)
+    frame = explore.map_frame(map_key)
+    if explore.keeps_tray(frame, selected):
+        return no_update, no_update, no_update
     rows = explore.cached_trace_rows(map_key, key.get("color_by"), explore.view_of(key))
-    item_ids = explore.selected_ids(explore.map_frame(map_key), rows, selected)
+    item_ids = explore.selected_ids(frame, rows, selected)
     cat = catalog(ws)
     cards = [ui.item_card(i, cat.label(i) if cat else None) for i in item_ids[: explore.TRAY_SHOWN]]
     return item_ids, ui.gallery(cards, min_width=84, id=ids.TRAY_GALLERY) if cards else [], explore.tray_summary(len(item_ids))

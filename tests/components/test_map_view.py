@@ -128,8 +128,15 @@ def test_a_large_map_zoomed_in_draws_the_points_in_view() -> None:
     rows = explore.trace_rows(frame, "label", view)
     assert all(t["type"] == "scattergl" for t in fig["data"]) and len(rows) == len(fig["data"])
     x, y = frame["x"].to_numpy(), frame["y"].to_numpy()
-    expected = np.flatnonzero((x >= 2) & (x <= 5) & (y >= 2) & (y <= 5))
-    assert np.array_equal(np.sort(np.concatenate(rows)), expected)
+    drawn = np.sort(np.concatenate(rows))
+    assert np.isin(np.flatnonzero((x >= 2) & (x <= 5) & (y >= 2) & (y <= 5)), drawn).all()  # every point in view
+    assert len(drawn) <= map_view.MAX_POINTS  # and some around it (a pan finds points), never too many
+    assert np.array_equal(drawn, np.flatnonzero((x <= 8) & (y <= 8)))  # 3x the view, within the map
+
+
+def test_widen_stays_within_the_whole_map() -> None:
+    assert map_view.widen((2.0, 4.0, 2.0, 4.0), 3.0, (0.0, 10.0, 0.0, 10.0)) == (0.0, 6.0, 0.0, 6.0)
+    assert map_view.widen((2.0, 4.0, 2.0, 4.0), 1.0, (0.0, 10.0, 0.0, 10.0)) == (2.0, 4.0, 2.0, 4.0)
 
 
 def test_a_lasso_on_a_large_map_names_every_item_inside() -> None:
@@ -146,3 +153,11 @@ def test_a_lasso_on_a_large_map_names_every_item_inside() -> None:
         f"/item/{frame['item_id'].iloc[row]}")
     # the density trace names no item
     assert explore.clicked_href(frame, rows, {"points": [{"curveNumber": 0, "pointNumber": 0}]}) is None
+
+
+def test_a_redraw_without_a_polygon_keeps_the_tray_of_a_large_map() -> None:
+    large, small = _large_frame(map_view.MAX_POINTS + 1), _large_frame(50)
+    for dropped in (None, {}, {"points": []}):
+        assert explore.keeps_tray(large, dropped) and not explore.keeps_tray(small, dropped)
+    assert not explore.keeps_tray(large, {"points": [], "lassoPoints": {"x": [0, 1, 1], "y": [0, 0, 1]}})
+    assert not explore.keeps_tray(large, {"range": {"x": [0, 1], "y": [0, 1]}})
