@@ -114,7 +114,7 @@ def in_view(x: np.ndarray, y: np.ndarray, view: Bounds | None) -> np.ndarray:
 @dataclass(frozen=True)
 class Density:
     """A view aggregated on a grid: ``counts`` (ny, nx) int32 of cell centres ``xc`` (nx,),
-    ``yc`` (ny,); ``reps`` (M,) int32, one row per non-empty cell (the first in row order)."""
+    ``yc`` (ny,); ``reps`` (M,) int32 ascending, one row per non-empty cell (its first in row order)."""
 
     counts: np.ndarray
     xc: np.ndarray
@@ -134,8 +134,9 @@ def density(x: np.ndarray, y: np.ndarray, rows: np.ndarray, view: Bounds, cells:
     iy = np.clip(((py - y0) / (y1 - y0) * ny).astype(np.int64), 0, ny - 1)
     cell = iy * nx + ix
     counts = np.bincount(cell, minlength=nx * ny).reshape(ny, nx).astype(np.int32)
-    _, first = np.unique(cell, return_index=True)
-    reps = np.sort(np.asarray(rows, dtype=np.int32)[first])
+    first = np.full(nx * ny, -1, dtype=np.int64)
+    first[cell[::-1]] = np.arange(len(cell) - 1, -1, -1)  # written last to first: each cell keeps its first point
+    reps = np.sort(np.asarray(rows, dtype=np.int32)[first[first >= 0]])
     xc = (x0 + (np.arange(nx) + 0.5) * (x1 - x0) / nx).astype(np.float32)
     yc = (y0 + (np.arange(ny) + 0.5) * (y1 - y0) / ny).astype(np.float32)
     return Density(counts, xc, yc, reps)

@@ -93,6 +93,10 @@ def test_density_counts_every_point_once_with_one_representative_per_cell() -> N
     grid = map_view.density(x, y, rows, (0.0, 8.0, 0.0, 10.0), cells=40)
     assert grid.counts.shape == (40, 32) and grid.counts.sum() == len(rows)
     assert len(grid.reps) == int((grid.counts > 0).sum()) and np.isin(grid.reps, rows).all()
+    ix = np.clip((x[rows] / 8 * 32).astype(int), 0, 31)
+    iy = np.clip((y[rows] / 10 * 40).astype(int), 0, 39)
+    _, first = np.unique(iy * 32 + ix, return_index=True)  # the slow reference: first row of each cell
+    assert np.array_equal(grid.reps, np.sort(rows[first]))
     assert np.all(np.diff(grid.xc) > 0) and grid.xc[0] > 0 and grid.xc[-1] < 8
 
 
