@@ -47,7 +47,8 @@ OUT = REPO / "bench" / "out"
 LABELS = ["Dress", "Shoes", "Hat", "Skirt", "Pants", "T-Shirt", "Shirt", "Outwear", "Blazer", "Hoodie", "Polo", "Top"]
 POINT_JS = """
 var gd = document.querySelector('#explore-map .js-plotly-plot');
-var fl = gd._fullLayout, tr = gd._fullData[arguments[0]];
+var pts = gd._fullData.filter(function (t) { return t.type === 'scattergl' && t.x && t.x.length; });
+var fl = gd._fullLayout, tr = pts[arguments[0] % pts.length];
 var j = arguments[1] % tr.x.length;
 return [fl.xaxis.l2p(tr.x[j]) + fl._size.l, fl.yaxis.l2p(tr.y[j]) + fl._size.t, gd._fullData.length];
 """
@@ -155,8 +156,9 @@ var n = arguments[0], done = arguments[arguments.length - 1];
 function check() {
   var gd = document.querySelector('#explore-map .js-plotly-plot');
   if (gd && gd._fullData && gd._fullLayout && document.querySelector('#explore-map canvas')) {
-    var total = 0; gd._fullData.forEach(function (t) { total += (t.x && t.x.length) || 0; });
-    if (total >= n) { requestAnimationFrame(function () { done(performance.now()); }); return; }
+    var total = 0; gd._fullData.forEach(function (t) { total += (t.type === 'scattergl' && t.x && t.x.length) || 0; });
+    var aggregated = gd._fullData.length && gd._fullData[0].type === 'heatmap';
+    if (total >= n || (aggregated && total > 0)) { requestAnimationFrame(function () { done(performance.now()); }); return; }
   }
   setTimeout(check, 5);
 }
@@ -198,7 +200,7 @@ def bench_explore(n: int, trials: int = 15) -> dict[str, Any]:
     driver = chrome()
     driver.implicitly_wait(60)
     driver.set_script_timeout(120)
-    out: dict[str, Any] = {"points": n, "workspace_build_s": round(build_s, 1)}
+    out: dict[str, Any] = {"points": n, "workspace_build_s": round(build_s, 1), "server": figure_server(ws)}
     try:
         renders = []
         for _ in range(3):  # first visit pays the server's map cache; then warm
@@ -228,10 +230,140 @@ def bench_explore(n: int, trials: int = 15) -> dict[str, Any]:
                                         " return e.name.indexOf('_dash-update-component') >= 0; })"
                                         ".map(function (e) { return e.transferSize; })")
         out["largest_callback_response_kb"] = round(max(payload) / 1024) if payload else None
+        out["lasso"] = bench_lasso(driver, el, ws)
+        if n > 20_000:  # a zoom to a tenth of the map's width: relayout -> the points in view drawn
+            zooms = []
+            for f in (0.05, 0.1, 0.08):
+                xr, yr = driver.execute_script("var fl = document.querySelector('#explore-map .js-plotly-plot')._fullLayout;"
+                                               " return [fl.xaxis.range, fl.yaxis.range];")
+                cx, cy = (xr[0] + xr[1]) / 2, (yr[0] + yr[1]) / 2
+                dx, dy = (xr[1] - xr[0]) * f, (yr[1] - yr[0]) * f
+                ms, shown = driver.execute_async_script(ZOOM_JS, [cx - dx, cx + dx], [cy - dy, cy + dy])
+                zooms.append({"ms": round(ms) if ms else None, "points": shown})
+                driver.execute_async_script(
+                    "var done = arguments[arguments.length - 1], gd = document.querySelector('#explore-map .js-plotly-plot');"
+                    "Plotly.relayout(gd, {'xaxis.autorange': true, 'yaxis.autorange': true});"
+                    "(function c() { if (gd._fullData[0].type === 'heatmap') { done(1); } else { setTimeout(c, 10); } })();")
+            out["zoom_to_points"] = zooms
     finally:
         driver.quit()
         server.stop()
     return out
+
+
+DATA_TO_PAGE_JS = """
+var gd = document.querySelector('#explore-map .js-plotly-plot'), fl = gd._fullLayout;
+return arguments[0].map(function (p) { return [fl.xaxis.l2p(p[0]) + fl._size.l, fl.yaxis.l2p(p[1]) + fl._size.t]; });
+"""
+WATCH_TRAY_JS = """
+var gd = document.querySelector('#explore-map .js-plotly-plot');
+var before = document.querySelector('#tray-summary').textContent;
+window.__lasso = {start: null, end: null, note: null};
+gd.once('plotly_selected', function () { window.__lasso.start = performance.now(); });
+(function poll() {
+  var text = document.querySelector('#tray-summary').textContent, L = window.__lasso;
+  if (L.start !== null && text !== before) { L.end = performance.now(); L.note = text; return; }
+  setTimeout(poll, 1);
+})();
+"""
+WAIT_LASSO_JS = """
+var done = arguments[arguments.length - 1], t0 = performance.now();
+(function check() {
+  var L = window.__lasso;
+  if (L.end !== null) { done([L.start, L.end, L.note]); return; }
+  if (performance.now() - t0 > 30000) { done([L.start, null, null]); return; }
+  setTimeout(check, 5);
+})();
+"""
+ZOOM_JS = """
+var done = arguments[arguments.length - 1], gd = document.querySelector('#explore-map .js-plotly-plot');
+var t0 = performance.now();
+Plotly.relayout(gd, {'xaxis.range': arguments[0], 'yaxis.range': arguments[1]});
+(function check() {
+  var d = gd._fullData;
+  if (d.length && d.every(function (t) { return t.type === 'scattergl'; })) {
+    var total = 0; d.forEach(function (t) { total += t.x.length; });
+    requestAnimationFrame(function () { done([performance.now() - t0, total]); }); return;
+  }
+  if (performance.now() - t0 > 30000) { done([null, 0]); return; }
+  setTimeout(check, 5);
+})();
+"""
+
+
+def lasso_box(ws: Workspace, target: int = 5000) -> tuple[list[tuple[float, float]], int]:
+    """A square (data coordinates, as lasso vertices) around the map's densest point holding
+    about ``target`` items, and how many it holds."""
+    from core.projection import load_projection
+
+    frame = load_projection(ws)
+    x, y = frame["x"].to_numpy(), frame["y"].to_numpy()
+    cx, cy = float(np.median(x)), float(np.median(y))
+    d = np.maximum(np.abs(x - cx), np.abs(y - cy))
+    half = float(np.sort(d)[min(target, len(d)) - 1])
+    corners = [(cx - half, cy - half), (cx + half, cy - half), (cx + half, cy + half), (cx - half, cy + half)]
+    return corners, int((d <= half).sum())
+
+
+def figure_server(ws: Workspace) -> dict[str, Any]:
+    """Server share of the first render, in-process: the map frame (cold), the figure of the
+    whole map as drawn now and as every point (what the page drew before aggregation)."""
+    from unittest import mock
+
+    from components import explore, map_view
+
+    key = explore.current_key(ws)
+    t0 = time.perf_counter()
+    frame = explore.map_frame(key)
+    out: dict[str, Any] = {"map_frame_cold_ms": round((time.perf_counter() - t0) * 1000)}
+    for name, cap in (("aggregated", map_view.MAX_POINTS), ("every_point", 10**9)):
+        with mock.patch.object(map_view, "MAX_POINTS", cap):
+            times = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                fig = explore.build_figure(frame, "label")
+                body = json.dumps(fig)
+                times.append((time.perf_counter() - t0) * 1000)
+        out[name] = {"figure_ms": round(min(times)), "json_kb": round(len(body) / 1024),
+                     "traces": [t["type"] for t in fig["data"]][:2]}
+    return out
+
+
+def bench_lasso(driver: Any, el: Any, ws: Workspace, trials: int = 3) -> dict[str, Any]:
+    """A lasso around ~5,000 items: mouse up -> the tray's summary names them (browser), and
+    the server's share (``selected_ids`` on the polygon) in-process."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    from components import explore
+
+    corners, inside = lasso_box(ws)
+    lat, counts = [], []
+    for t in range(trials):  # each a little larger, so the tray's text changes
+        cx, cy = sum(c[0] for c in corners) / 4, sum(c[1] for c in corners) / 4
+        grown = [[cx + (c[0] - cx) * (1 + 0.01 * t), cy + (c[1] - cy) * (1 + 0.01 * t)] for c in corners]
+        pix = driver.execute_script(DATA_TO_PAGE_JS, grown)
+        driver.execute_script(WATCH_TRAY_JS)
+        chain = ActionChains(driver).move_to_element_with_offset(el, int(pix[0][0]), int(pix[0][1])).click_and_hold()
+        for px, py in [*pix[1:], pix[0]]:
+            chain = chain.move_to_element_with_offset(el, int(px), int(py)).pause(0.05)
+        chain.release().perform()
+        start, end, note = driver.execute_async_script(WAIT_LASSO_JS)
+        if start is not None and end is not None:
+            lat.append(end - start)
+            counts.append(note)
+        driver.execute_script("Plotly.relayout(document.querySelector('#explore-map .js-plotly-plot'), {selections: []})")
+    key = explore.current_key(ws)
+    frame = explore.map_frame(key)
+    rows = explore.trace_rows(frame, "label")
+    selected = {"points": [], "lassoPoints": {"x": [c[0] for c in corners], "y": [c[1] for c in corners]}}
+    server = []
+    for _ in range(20):
+        t0 = time.perf_counter()
+        got = explore.selected_ids(frame, rows, selected)
+        server.append((time.perf_counter() - t0) * 1000)
+    return {"items_inside": inside, "selected": len(got), "tray_said": counts[:3],
+            "mouseup_to_tray_ms": {"p50": round(pct(lat, 50)), "max": round(max(lat)) if lat else None, "trials": len(lat)},
+            "server_selected_ids_ms": {"p50": round(pct(server, 50), 1), "p95": round(pct(server, 95), 1)}}
 
 
 # -- 2. Search ----------------------------------------------------------------------------------
@@ -431,18 +563,19 @@ def main() -> int:
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--skip-explore", action="store_true")
     parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--skip-search", action="store_true")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    ws = Workspace.open(args.workspace)
     report: dict[str, Any] = {"cpu_count": os.cpu_count()}
     if not args.skip_browser:
         if not args.skip_explore:
             report["explore"] = bench_explore(args.points)
             print(json.dumps({"explore": report["explore"]}, indent=1), flush=True)
-        report["search"] = bench_search(ws)
-        print(json.dumps({"search": report["search"]}, indent=1), flush=True)
+        if not args.skip_search:
+            report["search"] = bench_search(Workspace.open(args.workspace))
+            print(json.dumps({"search": report["search"]}, indent=1), flush=True)
     if not args.skip_load:
-        report["load"] = bench_load(ws, args.users, args.seconds, args.workers, args.threads)
+        report["load"] = bench_load(Workspace.open(args.workspace), args.users, args.seconds, args.workers, args.threads)
         print(json.dumps({"load": report["load"]}, indent=1), flush=True)
     (OUT / "bench_app.json").write_text(json.dumps(report, indent=1))
     return 0

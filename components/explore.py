@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from dash import html
 
-from components import clusterdata, ids
+from components import clusterdata, ids, map_view
 from components.data import catalog, projection
 from components.images import thumb_url
 from components.links import with_collection
@@ -56,10 +56,11 @@ class MapKey:
     clusters: str | None
     clusters_version: int
 
-    def to_dict(self, color_by: str | None = None) -> dict[str, Any]:
-        """JSON for a ``dcc.Store`` (with the colouring drawn, which fixes the traces); the
-        workspace's path stays on the server."""
-        return {**{k: v for k, v in self.__dict__.items() if k != "root"}, "color_by": color_by}
+    def to_dict(self, color_by: str | None = None, view: map_view.Bounds | None = None) -> dict[str, Any]:
+        """JSON for a ``dcc.Store`` (with the colouring and the view drawn, which fix the
+        traces); the workspace's path stays on the server."""
+        return {**{k: v for k, v in self.__dict__.items() if k != "root"}, "color_by": color_by,
+                "view": list(view) if view is not None else None}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], ws: Workspace) -> MapKey:
@@ -154,55 +155,128 @@ def effective_color(frame: pd.DataFrame, color_by: str | None) -> str:
     return str(color_by)
 
 
-def trace_rows(frame: pd.DataFrame, color_by: str | None) -> list[np.ndarray]:
-    """Frame row numbers of each trace's points, in drawing order (int32 arrays)."""
+@dataclass(frozen=True)
+class Plan:
+    """What a figure draws: point traces ``(name, rows, colour, count)`` (``rows`` int32 frame
+    rows drawn, ``count`` items of the group in view; colour None: each point its dominant
+    colour) and, for an aggregated view, the ``density`` grid drawn under them as trace 0."""
+
+    traces: list[tuple[str, np.ndarray, str | None, int]]
+    density: map_view.Density | None = None
+
+
+def plan(frame: pd.DataFrame, color_by: str | None, names: dict[int, str] | None = None,
+         view: map_view.Bounds | None = None) -> Plan:
+    """The traces of the map of ``frame`` coloured by ``color_by`` for ``view`` (None: whole map).
+
+    A catalog of at most ``map_view.MAX_POINTS`` items draws every point and ignores ``view``;
+    a larger one draws the points around ``view`` (grown by ``map_view.WIDEN``) when they are at
+    most ``MAX_POINTS``, else a density of the area with one representative point per grid cell.
+    """
     color_by = effective_color(frame, color_by)
     if color_by == "colour":
-        return [np.arange(len(frame), dtype=np.int32)]
-    return [np.asarray(rows, dtype=np.int32) for _, rows, _ in _groups(frame, color_by, {})]
+        groups = [("dominant colour", np.arange(len(frame), dtype=np.int32), None)]
+    else:
+        groups = [(name, np.asarray(rows, dtype=np.int32), colour) for name, rows, colour in _groups(frame, color_by, names or {})]
+    if not map_view.is_large(len(frame)):
+        return Plan([(name, rows, colour, len(rows)) for name, rows, colour in groups])
+    x = frame["x"].to_numpy(np.float32)
+    y = frame["y"].to_numpy(np.float32)
+    whole = map_view.full_bounds(x, y)
+    if view is not None:
+        for factor in map_view.WIDEN:
+            mask = map_view.in_view(x, y, map_view.widen(view, factor, whole))
+            if mask.sum() <= map_view.MAX_POINTS:
+                return Plan([(name, rows[mask[rows]], colour, int(mask[rows].sum())) for name, rows, colour in groups])
+    area = whole if view is None else map_view.widen(view, map_view.WIDEN[-2], whole)
+    mask = map_view.in_view(x, y, area)
+    grid = map_view.density(x, y, np.flatnonzero(mask), area)
+    is_rep = np.zeros(len(frame), dtype=bool)
+    is_rep[grid.reps] = True
+    return Plan([(name, rows[is_rep[rows]], colour, int(mask[rows].sum())) for name, rows, colour in groups], grid)
+
+
+def trace_rows(frame: pd.DataFrame, color_by: str | None, view: map_view.Bounds | None = None) -> list[np.ndarray]:
+    """Frame row numbers of each trace's points, in drawing order (int32 arrays); an
+    aggregated view's density trace (trace 0) has none."""
+    drawn = plan(frame, color_by, None, view)
+    rows = [r for _, r, _, _ in drawn.traces]
+    return [np.zeros(0, dtype=np.int32), *rows] if drawn.density is not None else rows
 
 
 @lru_cache(maxsize=16)
-def cached_trace_rows(key: MapKey, color_by: str | None) -> list[np.ndarray]:
+def cached_trace_rows(key: MapKey, color_by: str | None, view: map_view.Bounds | None = None) -> list[np.ndarray]:
     """:func:`trace_rows` of the map ``key`` (cached; the same grouping that drew it)."""
-    return trace_rows(map_frame(key), color_by)
+    return trace_rows(map_frame(key), color_by, view)
 
 
-def build_figure(frame: pd.DataFrame, color_by: str = "cluster", names: dict[int, str] | None = None) -> dict[str, Any]:
-    """The map as a plotly figure dict: one ``scattergl`` trace per group (legend toggles them).
+def view_of(key: dict[str, Any] | None) -> map_view.Bounds | None:
+    """The view a browser's key store names (checked; None: the whole map)."""
+    return map_view.check_bounds(key.get("view")) if isinstance(key, dict) else None
 
-    Point j of trace i is frame row ``trace_rows(frame, color_by)[i][j]``; ``names`` maps
+
+def view_change(frame: pd.DataFrame, relayout: Any, previous: map_view.Bounds | None) -> tuple[bool, map_view.Bounds | None]:
+    """``(redraw, view)`` after a zoom or pan (``relayoutData``): only a large map redraws."""
+    if not map_view.is_large(len(frame)):
+        return False, None
+    whole = map_view.full_bounds(frame["x"].to_numpy(np.float32), frame["y"].to_numpy(np.float32))
+    return map_view.view_from_relayout(relayout, previous, whole)
+
+
+def _density_trace(grid: map_view.Density) -> dict[str, Any]:
+    z = np.log1p(grid.counts.astype(np.float32))
+    z[grid.counts == 0] = np.nan  # empty cells stay transparent
+    return {
+        "type": "heatmap",
+        "name": "density",
+        "x": _typed(grid.xc),
+        "y": _typed(grid.yc),
+        "z": {**_typed(z), "shape": f"{z.shape[0]}, {z.shape[1]}"},
+        "colorscale": [[0, "#e8edf5"], [1, "#4a5f86"]],
+        "showscale": False,
+        "hoverinfo": "skip",
+        "zsmooth": False,
+        "showlegend": False,
+    }
+
+
+def build_figure(frame: pd.DataFrame, color_by: str = "cluster", names: dict[int, str] | None = None,
+                 view: map_view.Bounds | None = None) -> dict[str, Any]:
+    """The map as a plotly figure dict: one ``scattergl`` trace per group (legend toggles them),
+    under which an aggregated view (see :func:`plan`) draws its density heatmap.
+
+    Point j of trace i is frame row ``trace_rows(frame, color_by, view)[i][j]``; ``names`` maps
     cluster ids to display names.
     """
     names = names or {}
     color_by = effective_color(frame, color_by)
-    n = len(frame)
+    drawn = plan(frame, color_by, names, view)
+    n = sum(len(rows) for _, rows, _, _ in drawn.traces)
     size = 7 if n < 2000 else 5 if n < 20000 else 3
     x = frame["x"].to_numpy(np.float32)
     y = frame["y"].to_numpy(np.float32)
-    traces: list[dict[str, Any]] = []
-    if color_by == "colour":
-        traces.append(
-            {
-                "type": "scattergl",
-                "mode": "markers",
-                "name": "dominant colour",
-                "x": _typed(x),
-                "y": _typed(y),
-                "marker": {"size": size + 1, "color": frame["dominant_colour"].tolist(),
-                           "line": {"width": 0.3, "color": "#555"}},
-                "hoverinfo": "none",
-                "showlegend": False,
-            }
-        )
-    else:
-        for name, rows, colour in _groups(frame, color_by, names):
-            rows = np.asarray(rows, dtype=np.int32)
+    traces: list[dict[str, Any]] = [] if drawn.density is None else [_density_trace(drawn.density)]
+    for name, rows, colour, count in drawn.traces:
+        if colour is None:
             traces.append(
                 {
                     "type": "scattergl",
                     "mode": "markers",
-                    "name": f"{name} ({len(rows)})",
+                    "name": name,
+                    "x": _typed(x[rows]),
+                    "y": _typed(y[rows]),
+                    "marker": {"size": size + 1, "color": frame["dominant_colour"].to_numpy()[rows].tolist(),
+                               "line": {"width": 0.3, "color": "#555"}},
+                    "hoverinfo": "none",
+                    "showlegend": False,
+                }
+            )
+        else:
+            traces.append(
+                {
+                    "type": "scattergl",
+                    "mode": "markers",
+                    "name": f"{name} ({count})",
                     "x": _typed(x[rows]),
                     "y": _typed(y[rows]),
                     "marker": {"size": size, "color": colour, "opacity": 0.85},
@@ -272,11 +346,27 @@ def tooltip(
 
 
 def selected_ids(frame: pd.DataFrame, rows: list[np.ndarray], selected_data: dict[str, Any] | None) -> list[str]:
-    """Item ids of a box or lasso selection (``selectedData``), in frame order, no duplicates."""
+    """Item ids of a box or lasso selection (``selectedData``), in frame order, no duplicates.
+
+    On a large map (``map_view.is_large``) the lasso polygon or box is tested against every
+    item, so a selection on an aggregated view still yields every item inside it.
+    """
+    if map_view.is_large(len(frame)):  # the figure drew a part of the map: resolve the polygon on every item
+        inside = map_view.selection_rows(frame["x"].to_numpy(np.float32), frame["y"].to_numpy(np.float32), selected_data)
+        if inside is not None:
+            return frame["item_id"].iloc[inside].tolist()
     if not selected_data or not selected_data.get("points"):
         return []
     picked = sorted({r for r in (_row_of(p, rows) for p in selected_data["points"]) if r is not None and 0 <= r < len(frame)})
     return frame["item_id"].iloc[picked].tolist()
+
+
+def keeps_tray(frame: pd.DataFrame, selected_data: Any) -> bool:
+    """Whether a ``selectedData`` change leaves the tray as it is: on a large map, one holding
+    no lasso or box (the figure redrawn for a zoom or pan drops plotly's selection)."""
+    if not map_view.is_large(len(frame)):
+        return False
+    return not (isinstance(selected_data, dict) and (selected_data.get("lassoPoints") or selected_data.get("range")))
 
 
 def clicked_href(frame: pd.DataFrame, rows: list[np.ndarray], click_data: dict[str, Any] | None) -> str | None:

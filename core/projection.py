@@ -39,6 +39,10 @@ class ProjectionConfig:
     metric: str = "cosine"
     random_state: int = 42
     n_epochs: int | None = None
+    # above this many items UMAP is fitted on a random sample of them and the rest are placed
+    # with ``transform``, a block at a time (the fit's time and memory grow faster than N)
+    fit_sample: int = 50_000
+    block: int = 10_000  # rows transformed (and checked) at a time
 
     def validate(self) -> None:
         if self.n_neighbors < 2:
@@ -47,6 +51,10 @@ class ProjectionConfig:
             raise InvalidInputError(f"min_dist must be in [0, 1], got {self.min_dist}")
         if self.n_epochs is not None and self.n_epochs < 1:
             raise InvalidInputError(f"n_epochs must be positive, got {self.n_epochs}")
+        if self.fit_sample < 3:
+            raise InvalidInputError(f"fit_sample must be at least 3, got {self.fit_sample}")
+        if self.block < 1:
+            raise InvalidInputError(f"block must be positive, got {self.block}")
 
 
 def numba_cache_dir() -> Path:
@@ -68,37 +76,57 @@ def _enable_numba_cache() -> None:
         numba.config.CACHE_DIR = str(path)
 
 
+def _all_finite(X: np.ndarray, block: int) -> bool:
+    """Whether every value of ``X`` (N, D) is finite, checked ``block`` rows at a time."""
+    return all(bool(np.isfinite(X[s : s + block]).all()) for s in range(0, X.shape[0], block))
+
+
 def project(X: np.ndarray, config: ProjectionConfig | None = None) -> np.ndarray:
     """UMAP of ``X`` (N, D) to (N, 2) float32 coordinates.
 
-    Small inputs are handled: ``n_neighbors`` is capped at N - 1; N < 3 is refused.
+    ``X`` may be memory-mapped: it is read a block at a time. Above ``config.fit_sample`` items
+    UMAP is fitted on a random sample (seeded by ``random_state``) and the other rows are placed
+    by ``transform``, ``config.block`` rows at a time. Small inputs are handled:
+    ``n_neighbors`` is capped at N - 1; N < 3 is refused.
     """
     cfg = config or ProjectionConfig()
     cfg.validate()
-    X = np.asarray(X, dtype=np.float32)
+    if not isinstance(X, np.ndarray):
+        X = np.asarray(X, dtype=np.float32)
     if X.ndim != 2:
         raise InvalidInputError(f"expected a 2-D matrix, got shape {X.shape}")
     n = X.shape[0]
     if n < 3:
         raise InvalidInputError(f"a map needs at least 3 items, got {n}")
-    if not np.isfinite(X).all():
+    if not _all_finite(X, cfg.block):
         raise InvalidInputError("the features hold NaN or infinite values; re-run the embedding step")
     _enable_numba_cache()
     import umap  # heavy: imported here, after the numba cache is set
 
+    sample = None
+    if n > cfg.fit_sample:
+        sample = np.sort(np.random.default_rng(cfg.random_state).choice(n, cfg.fit_sample, replace=False))
+    fit_n = n if sample is None else len(sample)
     reducer = umap.UMAP(
         n_components=2,
-        n_neighbors=min(cfg.n_neighbors, n - 1),
+        n_neighbors=min(cfg.n_neighbors, fit_n - 1),
         min_dist=cfg.min_dist,
         metric=cfg.metric,
         random_state=cfg.random_state,
         n_epochs=cfg.n_epochs,
-        init="spectral" if n > 10 else "random",
+        init="spectral" if fit_n > 10 else "random",
         low_memory=True,
         n_jobs=1,  # random_state forces one thread anyway; saying so avoids a warning
     )
-    Y = reducer.fit_transform(X)
-    return np.asarray(Y, dtype=np.float32)
+    if sample is None:
+        return np.asarray(reducer.fit_transform(np.asarray(X, dtype=np.float32)), dtype=np.float32)
+    Y = np.empty((n, 2), dtype=np.float32)
+    Y[sample] = reducer.fit_transform(np.asarray(X[sample], dtype=np.float32))
+    rest = np.setdiff1d(np.arange(n), sample)
+    for s in range(0, len(rest), cfg.block):
+        rows = rest[s : s + cfg.block]
+        Y[rows] = reducer.transform(np.asarray(X[rows], dtype=np.float32))
+    return Y
 
 
 def _load_source(ws: Workspace, source: str) -> tuple[np.ndarray, np.ndarray, int]:

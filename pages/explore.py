@@ -155,16 +155,24 @@ clientside_callback(
     Output(ids.EXPLORE_KEY, "data"),
     Input(ids.EXPLORE_MAP_SELECT, "value"),
     Input(ids.EXPLORE_COLOR, "value"),
+    Input(ids.EXPLORE_MAP, "relayoutData"),
+    State(ids.EXPLORE_KEY, "data"),
     prevent_initial_call=True,
 )
-def _redraw(run_id: str, color_by: str) -> tuple[Any, Any]:
+def _redraw(run_id: str, color_by: str, relayout: dict[str, Any] | None, stored: dict[str, Any] | None) -> tuple[Any, Any]:
     ws = open_workspace()
     if ws is None or not ws.has(f"projection/{run_id}"):
         return no_update, no_update
     key = explore.current_key(ws, run_id)
-    names = clusterdata.display_names(ws, key.clusters) if key.clusters else {}
     frame = explore.map_frame(key)
-    return explore.build_figure(frame, color_by, names), key.to_dict(explore.effective_color(frame, color_by))
+    view = None
+    if ctx.triggered_id == ids.EXPLORE_MAP:  # zoom or pan: only a large map redraws, for the new view
+        changed, view = explore.view_change(frame, relayout, explore.view_of(stored))
+        if not changed:
+            return no_update, no_update
+    names = clusterdata.display_names(ws, key.clusters) if key.clusters else {}
+    color = explore.effective_color(frame, color_by)
+    return explore.build_figure(frame, color, names, view), key.to_dict(color, view)
 
 
 @callback(
@@ -180,7 +188,7 @@ def _hover(hover_data: dict[str, Any] | None, key: dict[str, Any] | None) -> tup
         return False, no_update, no_update
     map_key = explore.MapKey.from_dict(key, ws)
     names = clusterdata.display_names(ws, map_key.clusters) if map_key.clusters else {}
-    rows = explore.cached_trace_rows(map_key, key.get("color_by"))
+    rows = explore.cached_trace_rows(map_key, key.get("color_by"), explore.view_of(key))
     show, bbox, children = explore.tooltip(explore.map_frame(map_key), rows, hover_data, names)
     return show, bbox if show else no_update, children if show else no_update
 
@@ -198,8 +206,11 @@ def _select(selected: dict[str, Any] | None, key: dict[str, Any] | None) -> tupl
     if not key or ws is None:
         return [], [], explore.tray_summary(0)
     map_key = explore.MapKey.from_dict(key, ws)
-    rows = explore.cached_trace_rows(map_key, key.get("color_by"))
-    item_ids = explore.selected_ids(explore.map_frame(map_key), rows, selected)
+    frame = explore.map_frame(map_key)
+    if explore.keeps_tray(frame, selected):
+        return no_update, no_update, no_update
+    rows = explore.cached_trace_rows(map_key, key.get("color_by"), explore.view_of(key))
+    item_ids = explore.selected_ids(frame, rows, selected)
     cat = catalog(ws)
     cards = [ui.item_card(i, cat.label(i) if cat else None) for i in item_ids[: explore.TRAY_SHOWN]]
     return item_ids, ui.gallery(cards, min_width=84, id=ids.TRAY_GALLERY) if cards else [], explore.tray_summary(len(item_ids))
@@ -241,5 +252,6 @@ def _open(click: dict[str, Any] | None, key: dict[str, Any] | None) -> Any:
     if not key or ws is None:
         return no_update
     map_key = explore.MapKey.from_dict(key, ws)
-    href = explore.clicked_href(explore.map_frame(map_key), explore.cached_trace_rows(map_key, key.get("color_by")), click)
+    rows = explore.cached_trace_rows(map_key, key.get("color_by"), explore.view_of(key))
+    href = explore.clicked_href(explore.map_frame(map_key), rows, click)
     return href or no_update

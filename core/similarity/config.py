@@ -52,3 +52,6 @@ class SimilarityConfig:
     search_k: int | None = None
     shipped_directions: str | None = str(SHIPPED_DIRECTIONS)  # example sets file, or None
     serve: Serve = "auto"  # served space: "auto" (tuned only where it beats frozen), "tuned" or "frozen"
+    # the frozen-vs-tuned evaluation's queries: at most this many (a seeded sample), as exact
+    # search costs queries x catalog (all 200,000 items as queries: hours; 5,000: seconds)
+    max_eval_queries: int = 5_000

@@ -111,17 +111,32 @@ def brighter_direction(embeddings: np.ndarray, colours: pd.Series, random_state:
                                    "negative": "darkest third"})
 
 
+def _query_sample(idx: np.ndarray, limit: int, random_state: int) -> np.ndarray:
+    """``idx`` (n,) itself when n <= ``limit``, else a seeded sample of ``limit`` of it, sorted."""
+    idx = np.asarray(idx, dtype=np.int64)
+    if len(idx) <= limit:
+        return idx
+    return np.sort(np.random.default_rng(random_state).choice(idx, limit, replace=False))
+
+
 def _evaluate(features: np.ndarray, views: np.ndarray | None, tuned: np.ndarray, tuned_views: np.ndarray | None,
-              val_idx: np.ndarray, labels: np.ndarray | None, groups: np.ndarray | None) -> dict[str, Any]:
-    """Frozen vs tuned on the same held-out queries (and label precision over all labelled items)."""
+              val_idx: np.ndarray, labels: np.ndarray | None, groups: np.ndarray | None,
+              max_queries: int = SimilarityConfig.max_eval_queries, random_state: int = 0) -> dict[str, Any]:
+    """Frozen vs tuned on the same held-out queries (and label precision over the labelled items),
+    at most ``max_queries`` queries each (a seeded sample); the galleries are every item.
+
+    ``views`` (N, V, D) may be memory-mapped: the metrics normalise the rows they search, so no
+    normalised copy of it is made.
+    """
     frozen = l2_normalise(features)
-    frozen_views = None if views is None else l2_normalise(views)
-    out: dict[str, Any] = {"n_items": int(len(features)), "n_validation": int(len(val_idx))}
-    out["frozen"] = retrieval_metrics(frozen, frozen_views, val_idx, labels, groups)
-    out["tuned"] = retrieval_metrics(tuned, tuned_views, val_idx, labels, groups)
-    out["served"] = choose_space(out["frozen"], out["tuned"], neighbour_agreement(tuned, frozen, val_idx))
+    queries = _query_sample(val_idx, max_queries, random_state)
+    out: dict[str, Any] = {"n_items": int(len(features)), "n_validation": int(len(val_idx)),
+                           "n_queries": int(len(queries))}
+    out["frozen"] = retrieval_metrics(frozen, views, queries, labels, groups)
+    out["tuned"] = retrieval_metrics(tuned, tuned_views, queries, labels, groups)
+    out["served"] = choose_space(out["frozen"], out["tuned"], neighbour_agreement(tuned, frozen, queries))
     if labels is not None:
-        all_idx = np.arange(len(features))
+        all_idx = _query_sample(np.arange(len(features)), max_queries, random_state)
         out["frozen_all_queries"] = retrieval_metrics(frozen, None, all_idx, labels, None)
         out["tuned_all_queries"] = retrieval_metrics(tuned, None, all_idx, labels, None)
     out["note"] = ("frozen/tuned: queries are the held-out validation items (never trained on); partner "
@@ -170,7 +185,7 @@ def train_similarity(
     est = TripletEmbedder.from_config(cfg).fit(features, views, groups, labels, progress=progress)
     tuned = est.transform(features)
     evaluation = _evaluate(features, views, tuned, None if views is None else est.transform(views),
-                           est.validation_idx_, labels, groups)
+                           est.validation_idx_, labels, groups, cfg.max_eval_queries, cfg.random_state)
     # the served space: the tuned embedding where it won the held-out comparison, else frozen
     if cfg.serve != "auto":
         evaluation["served"] = {**evaluation["served"], "space": cfg.serve,

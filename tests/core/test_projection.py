@@ -48,6 +48,19 @@ def test_project_keeps_blobs_apart() -> None:
 
 
 @pytest.mark.umap
+def test_project_fits_a_sample_and_places_the_rest_in_blocks(tmp_path: Path) -> None:
+    X, y = _blobs(n=400)
+    mm = np.lib.format.open_memmap(tmp_path / "x.npy", "w+", np.float32, X.shape)
+    mm[:] = X
+    mm.flush()
+    cfg = ProjectionConfig(n_neighbors=10, n_epochs=60, fit_sample=150, block=64)
+    Y = project(np.load(tmp_path / "x.npy", mmap_mode="r"), cfg)
+    assert Y.shape == (400, 2) and Y.dtype == np.float32 and np.isfinite(Y).all()
+    assert silhouette_score(Y, y) > 0.5  # the transformed rows land with their blob
+    assert np.array_equal(Y, project(X, cfg))  # same seed, same sample, same map
+
+
+@pytest.mark.umap
 def test_project_workspace_round_trip(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "ws")
     X, _ = _blobs(n=60)
@@ -120,7 +133,8 @@ def test_bad_matrices(X: np.ndarray, message: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "cfg", [ProjectionConfig(n_neighbors=1), ProjectionConfig(min_dist=2.0), ProjectionConfig(n_epochs=0)]
+    "cfg", [ProjectionConfig(n_neighbors=1), ProjectionConfig(min_dist=2.0), ProjectionConfig(n_epochs=0),
+            ProjectionConfig(fit_sample=2), ProjectionConfig(block=0)]
 )
 def test_bad_config(cfg: ProjectionConfig) -> None:
     with pytest.raises(InvalidInputError):
