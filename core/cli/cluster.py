@@ -119,7 +119,8 @@ def cmd_cluster(args: argparse.Namespace) -> int:
                             progress=progress_bar(f"cluster {args.run_id}", enabled=not (args.quiet or args.json)))
     out = {"run_id": res.run_id, "version": res.version, "k": res.k, "final": res.final(),
            "clusters": res.cluster_table(), "scores": res.summary.get("scores"),
-           "baseline": res.summary.get("baseline")}
+           "baseline": res.summary.get("baseline"), "k_selection": res.summary.get("k_selection"),
+           "tree": res.tree}
     if args.json:
         print_json(out)
         return 0

@@ -130,3 +130,10 @@ def build_tree(Z: np.ndarray, labels: np.ndarray, k: int) -> ClusterTree:
     if len(merges):
         merges[:, 2] = np.maximum.accumulate(merges[:, 2])
     return ClusterTree(merges, sizes)
+
+
+def names_key(run_id: str, n_groups: int, k: int) -> str:
+    """The key a stylist's names at a level are saved under in ``annotations.sqlite``: the run
+    id for the fine clusters (``n_groups == k``), ``"<run_id>@<n_groups>"`` for a coarser cut,
+    so a name stays at the level it was given (and follows its group by member overlap)."""
+    return run_id if n_groups == k else f"{run_id}@{int(n_groups)}"
