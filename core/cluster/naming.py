@@ -11,7 +11,6 @@ from core.cluster.vocabulary import vocabulary
 from core.colour import colour_family
 from core.imagenet import class_name
 
-
 # a second word (or family) joins the name when it holds at least this share of the first's mass
 SECOND_WORD_SHARE = 0.5
 # below this share of the vocabulary mass, the top word does not speak for the group: name its families

@@ -34,8 +34,8 @@ import pandas as pd
 from core.cluster.baseline import baselines
 from core.cluster.config import ClusterConfig, effective_config
 from core.cluster.estimator import AdaptiveDeepCluster
-from core.cluster.history import history_table
 from core.cluster.hierarchy import build_tree
+from core.cluster.history import history_table
 from core.cluster.naming import describe, name_clusters, representatives
 from core.cluster.result import ClusterResult, artifact_name, load_clustering
 from core.metrics import evaluate as label_scores

@@ -73,7 +73,7 @@ def test_the_vocabulary_never_emits_a_non_fashion_class():
     assert not any(has_non_clothing_word(w) for w in vocab.words)
     assert vocab.word[264] == "" and vocab.word[474] == "cardigans"  # the dog Cardigan is not a cardigan
     rng = np.random.default_rng(0)
-    for trial in range(200):  # members whose top-5 are any ImageNet classes at all
+    for _trial in range(200):  # members whose top-5 are any ImageNet classes at all
         m = int(rng.integers(1, 30))
         idx = rng.integers(0, 1000, size=(m, 5))
         prob = rng.dirichlet(np.ones(5), size=m)
