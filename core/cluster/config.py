@@ -7,7 +7,7 @@ these fields; ``tests/core/cluster/test_defaults.py`` fails when a copy disagree
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from core.embed.spec import CLUSTER_BACKBONE
 
@@ -88,7 +88,7 @@ class ClusterConfig:
     n_sigma: float = 2.0
     min_confidence: float = 0.6
     novelty_buffer: int = 80
-    k_select: str = "split"
+    k_select: Literal["split", "guard"] = "split"
     split_alpha: float = 0.01
     kmeans_batch_size: int = 4096
     kmeans_max_iter: int = 20

@@ -139,6 +139,14 @@ def _tree_record(model: AdaptiveDeepCluster, fs: Any, labels: np.ndarray | None,
     return {**tree.to_json(), "nodes": nodes}
 
 
+def k_selection(model: AdaptiveDeepCluster, cfg: ClusterConfig) -> dict[str, Any]:
+    """How k was chosen: method, k_init, k_max, the final k, growths and the split tests run."""
+    tests = [t for r in model.history_ for t in r.get("split_tests", [])]
+    return {"method": cfg.k_select, "k_init": cfg.k_init, "k_max": cfg.k_max, "k": int(model.k_),
+            "grown": sum(1 for r in model.history_ if r["k_after"] > r["k_before"]),
+            "tests": len(tests), "accepted": sum(1 for t in tests if t["accepted"])}
+
+
 def _scores(model: AdaptiveDeepCluster, labels: np.ndarray | None) -> dict[str, Any] | None:
     """Scores of the final labels against the catalog labels (None without any)."""
     if labels is None:
@@ -165,6 +173,7 @@ def _write(ws, name, run_id, cfg, fs, model, labels, baseline, fit_seconds) -> C
         "final": model.history_[-1],
         "scores": _scores(model, labels),
         "baseline": baseline,
+        "k_selection": k_selection(model, cfg),
     }
     assignments = pd.DataFrame({
         "item_id": ids,
