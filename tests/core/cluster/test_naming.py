@@ -110,3 +110,16 @@ def test_majority_label_accepts_pandas_missing_values():
 
     values = pd.array(["Hat", pd.NA, "Hat", "Skirt"], dtype="string").to_numpy(dtype=object)
     assert majority_label(values) == ("Hat", 2 / 3)
+
+
+@pytest.mark.backbone
+def test_real_demo_clusters_have_only_clothing_words(small_workspace):
+    """The demo subset through the whole pipeline (real lite0 top-5): no cluster, and no group
+    of the tree, is called by a word that is not clothing."""
+    from core.cluster import load_clustering
+
+    res = load_clustering(small_workspace)
+    names = [c["name"] for c in res.clusters] + [n["name"] for n in (res.tree or {}).get("nodes", [])]
+    assert names and not [n for n in names if has_non_clothing_word(n)]
+    words = set(vocabulary().words) | set(vocabulary().families)
+    assert all(set(c["words"]) <= words for c in res.clusters)
