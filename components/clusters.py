@@ -217,7 +217,7 @@ def overview_card(ws: Workspace, row: dict[str, Any], level: int | None = None) 
 def _group_card(ws: Workspace, row: dict[str, Any], level: int) -> dbc.Card:
     cat = catalog(ws)
     thumbs = [ui.item_card(i, cat.label(i) or "unlabelled") for i in row["representatives"][:PREVIEW]]
-    links = [dcc.Link(f"cluster {j}", href=f"/clusters?cluster={j}", className="small me-2") for j in row["leaves"]]
+    links = [dcc.Link(f"cluster {j}", href=with_collection(f"/clusters?cluster={j}"), className="small me-2") for j in row["leaves"]]
     return dbc.Card(
         [
             dbc.CardHeader(html.Span(f"{len(row['leaves'])} clusters · {row['size']} photos", className="small")),
