@@ -13,6 +13,8 @@ from typing import Any
 import pandas as pd
 
 from core.annotations import Annotations
+from core.cluster.hierarchy import names_key
+from core.errors import InvalidInputError
 from core.workspace import Workspace
 
 
@@ -50,6 +52,7 @@ def _load(root: str, run_id: str, version: int) -> dict[str, Any]:
         "clusters": clusters,
         "history": pd.DataFrame(result.history),
         "summary": dict(result.summary),
+        "result": result,
     }
 
 
@@ -105,6 +108,71 @@ def display_names(ws: Workspace, run_id: str = "default") -> dict[int, str]:
         return {}
     names = {int(r.cluster): str(r.auto_name) for r in tab.itertuples()}
     saved = Annotations(ws.annotations_path).cluster_names(run_id, members(ws, run_id))
+    for key, name in saved.items():
+        if int(key) in names:
+            names[int(key)] = name
+    return names
+
+
+# -- the tree: the fine clusters merged into coarser groups ------------------------------------
+def n_levels(ws: Workspace, run_id: str = "default") -> int:
+    """k: the tree can be cut into 1..k groups (0 without a clustering)."""
+    bundle = _bundle(ws, run_id)
+    return 0 if bundle is None else int(bundle["result"].k)
+
+
+def parse_level(value: object, k: int) -> int:
+    """A granularity from the browser as an int in 1..k; k (the fine clusters) for anything else."""
+    try:
+        n = int(str(value).strip())
+    except (TypeError, ValueError):
+        return k
+    return n if 1 <= n <= k else k
+
+
+@lru_cache(maxsize=32)
+def _level(root: str, run_id: str, version: int, n: int) -> tuple[list[dict[str, Any]], dict[int, int]]:
+    result = _bundle(Workspace(root, create=False), run_id)["result"]  # type: ignore[index]
+    groups = result.level(n)
+    leaf_to_node = {leaf: g["node"] for g in groups for leaf in g["leaves"]}
+    return groups, leaf_to_node
+
+
+def level_groups(ws: Workspace, n: int, run_id: str = "default") -> list[dict[str, Any]]:
+    """The groups of the tree cut at ``n``: [{group, node, name, auto_name, size, leaves}],
+    ``name`` the stylist's where one was given at this level; [] without a clustering."""
+    k = n_levels(ws, run_id)
+    if not k:
+        return []
+    if not 1 <= n <= k:
+        raise InvalidInputError(f"granularity must be in 1..{k}, got {n}")
+    groups, _ = _level(str(ws.root), run_id, ws.version(f"clusters/{run_id}") or 0, n)
+    names = level_names(ws, n, run_id)
+    return [{**g, "auto_name": g["name"], "name": names.get(g["node"], g["name"])} for g in groups]
+
+
+def leaf_to_group(ws: Workspace, n: int, run_id: str = "default") -> dict[int, int]:
+    """``{fine cluster: node id of its group}`` at granularity ``n``."""
+    return _level(str(ws.root), run_id, ws.version(f"clusters/{run_id}") or 0, n)[1]
+
+
+def group_members(ws: Workspace, n: int, run_id: str = "default") -> dict[int, list[str]]:
+    """``{node: [item ids]}`` of the groups at granularity ``n``."""
+    out: dict[int, list[str]] = {}
+    for leaf, ids in members(ws, run_id).items():
+        out.setdefault(leaf_to_group(ws, n, run_id)[leaf], []).extend(ids)
+    return out
+
+
+def level_names(ws: Workspace, n: int, run_id: str = "default") -> dict[int, str]:
+    """``{node: name}`` at granularity ``n``: the stylist's name given at this level where there
+    is one (matched to the current groups by member overlap), else the automatic one."""
+    k = n_levels(ws, run_id)
+    if n == k:
+        return display_names(ws, run_id)
+    groups, _ = _level(str(ws.root), run_id, ws.version(f"clusters/{run_id}") or 0, n)
+    names = {int(g["node"]): str(g["name"]) for g in groups}
+    saved = Annotations(ws.annotations_path).cluster_names(names_key(run_id, n, k), group_members(ws, n, run_id))
     for key, name in saved.items():
         if int(key) in names:
             names[int(key)] = name

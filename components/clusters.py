@@ -13,6 +13,7 @@ from components.auth import is_editor
 from components.data import catalog
 from components.links import with_collection
 from core.annotations import Annotations
+from core.cluster.hierarchy import names_key
 from core.errors import StyleAtlasError
 from core.workspace import Workspace
 
@@ -55,6 +56,29 @@ def cluster_rows(ws: Workspace, run_id: str = "default") -> list[dict[str, Any]]
     return sorted(rows, key=lambda d: (-d["size"], d["cluster"]))
 
 
+def group_rows(ws: Workspace, level: int, run_id: str = "default") -> list[dict[str, Any]]:
+    """The cluster rows at granularity ``level`` (1..k): at k, :func:`cluster_rows`; coarser, one
+    row per group (``cluster`` is its tree node) with the same keys, representatives taken
+    from its largest clusters, largest group first."""
+    k = clusterdata.n_levels(ws, run_id)
+    fine = cluster_rows(ws, run_id)
+    if level == k:
+        return fine
+    by_id = {r["cluster"]: r for r in fine}
+    rows = []
+    for g in clusterdata.level_groups(ws, level, run_id):
+        parts = sorted((by_id[j] for j in g["leaves"] if j in by_id), key=lambda r: -r["size"])
+        reps = [i for r in parts for i in r["representatives"][:2]] + [i for r in parts for i in r["representatives"][2:]]
+        confs = [(r["mean_confidence"], r["size"]) for r in parts if r["mean_confidence"] is not None]
+        rows.append({
+            "cluster": g["node"], "name": g["name"], "auto_name": g["auto_name"], "renamed": g["name"] != g["auto_name"],
+            "size": g["size"], "representatives": reps, "n_novel": sum(r["n_novel"] for r in parts),
+            "mean_confidence": (sum(c * n for c, n in confs) / max(sum(n for _, n in confs), 1)) if confs else None,
+            "leaves": g["leaves"],
+        })
+    return sorted(rows, key=lambda d: (-d["size"], d["cluster"]))
+
+
 def member_order(ws: Workspace, c: int, run_id: str = "default") -> list[str]:
     """Members of cluster ``c``: representatives first, then by confidence, highest first."""
     assign = clusterdata.assignments(ws, run_id)
@@ -80,17 +104,23 @@ def page_slice(item_ids: list[str], page: int | None, per_page: int = PER_PAGE) 
     return item_ids[(p - 1) * per_page: p * per_page]
 
 
-def rename(ws: Workspace, c: int, name: str | None, run_id: str = "default") -> tuple[str, str]:
-    """Save the stylist's name of cluster ``c`` (blank restores the automatic name).
+def rename(ws: Workspace, c: int, name: str | None, run_id: str = "default", level: int | None = None) -> tuple[str, str]:
+    """Save the stylist's name of cluster ``c`` (blank restores the automatic name); with
+    ``level`` (a granularity below k), of group ``c`` (a tree node) at that level.
 
-    The members are saved with the name so it follows the cluster when the pipeline re-runs.
-    Returns ``(message, bootstrap colour)``.
+    The members are saved with the name so it follows the cluster when the pipeline re-runs,
+    and the level with it, so the name stays at the level it was given. Returns ``(message,
+    bootstrap colour)``.
     """
-    members = clusterdata.members(ws, run_id)
+    k = clusterdata.n_levels(ws, run_id)
+    n = k if level is None else level
+    if not 1 <= n <= k:
+        return f"There is no granularity {n}.", "danger"
+    members = clusterdata.members(ws, run_id) if n == k else clusterdata.group_members(ws, n, run_id)
     if c not in members:
         return f"There is no cluster {c}.", "danger"
     try:
-        Annotations(ws.annotations_path).set_cluster_name(run_id, c, name or "", members=members[c])
+        Annotations(ws.annotations_path).set_cluster_name(names_key(run_id, n, k), c, name or "", members=members[c])
     except StyleAtlasError as exc:
         return str(exc), "danger"
     if not (name or "").strip():
@@ -109,10 +139,29 @@ def confidence_cards(ws: Workspace, item_ids: list[str], run_id: str = "default"
     ]
 
 
-def name_editor(c: int, name: str, auto_name: str) -> html.Div:
-    """An input to rename cluster ``c`` (pattern-matching ids), with its save button and status;
-    read-only for a viewer (the rename callback refuses them too)."""
+def editor_key(c: int, level: int | None = None) -> int | str:
+    """The ``cluster`` value of a name editor's ids: ``c`` for a fine cluster, ``"<level>:<node>"``
+    for a group of a coarser cut."""
+    return c if level is None else f"{level}:{c}"
+
+
+def parse_editor_key(value: object) -> tuple[int, int | None] | None:
+    """``(cluster or node, level or None)`` from a name editor's ``cluster`` id value (from the
+    browser, so checked); None when it is neither form."""
+    text = str(value).strip()
+    level, _, node = text.rpartition(":")
+    try:
+        return (int(node), int(level) if level else None) if node else None
+    except ValueError:
+        return None
+
+
+def name_editor(c: int, name: str, auto_name: str, level: int | None = None) -> html.Div:
+    """An input to rename cluster ``c`` (or group ``c`` at granularity ``level``; pattern-matching
+    ids), with its save button and status; read-only for a viewer (the rename callback refuses
+    them too)."""
     editable = is_editor()
+    c = editor_key(c, level)  # type: ignore[assignment]
     return html.Div(
         [
             dbc.InputGroup(
@@ -131,9 +180,12 @@ def name_editor(c: int, name: str, auto_name: str) -> html.Div:
     )
 
 
-def overview_card(ws: Workspace, row: dict[str, Any]) -> dbc.Card:
-    """One cluster in the grid: name editor, numbers, representative thumbnails, link."""
+def overview_card(ws: Workspace, row: dict[str, Any], level: int | None = None) -> dbc.Card:
+    """One cluster in the grid (or, with ``level``, one group of that cut: its clusters are
+    linked): name editor, numbers, representative thumbnails, link."""
     c = row["cluster"]
+    if level is not None:
+        return _group_card(ws, row, level)
     conf = f"{row['mean_confidence']:.2f}" if row["mean_confidence"] is not None else "—"
     cat = catalog(ws)
     thumbs = [ui.item_card(i, cat.label(i) or "unlabelled") for i in row["representatives"][:PREVIEW]]
@@ -160,6 +212,48 @@ def overview_card(ws: Workspace, row: dict[str, Any]) -> dbc.Card:
         class_name="shadow-sm h-100",
         id=f"cluster-card-{c}",
     )
+
+
+def _group_card(ws: Workspace, row: dict[str, Any], level: int) -> dbc.Card:
+    cat = catalog(ws)
+    thumbs = [ui.item_card(i, cat.label(i) or "unlabelled") for i in row["representatives"][:PREVIEW]]
+    links = [dcc.Link(f"cluster {j}", href=with_collection(f"/clusters?cluster={j}"), className="small me-2") for j in row["leaves"]]
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.Span(f"{len(row['leaves'])} clusters · {row['size']} photos", className="small")),
+            dbc.CardBody(
+                [
+                    name_editor(row["cluster"], row["name"], row["auto_name"], level),
+                    html.Div(ui.gallery(thumbs, min_width=90), className="mt-2"),
+                    html.Div(links, className="mt-1"),
+                ]
+            ),
+        ],
+        class_name="shadow-sm h-100",
+        id=f"group-card-{row['cluster']}",
+    )
+
+
+def level_control(k: int, value: int | None = None, id: str = ids.CLUSTERS_LEVEL) -> html.Div:  # noqa: A002
+    """A slider from 1 group to the ``k`` fine clusters: the tree is re-cut, nothing re-trained."""
+    marks = {n: str(n) for n in sorted({1, k, *range(1, k + 1, max(1, k // 6))})}
+    return html.Div(
+        [
+            dbc.Label("Granularity: groups of clusters", class_name="small fw-semibold mb-0"),
+            dcc.Slider(id=id, min=1, max=k, step=1, value=value or k, marks=marks,
+                       tooltip={"placement": "bottom", "always_visible": False}),
+        ],
+        className="mb-2",
+        style={"minWidth": "16rem"},
+    )
+
+
+def grid(ws: Workspace, level: int) -> dbc.Row:
+    """The cards of the cut at ``level`` (the fine clusters at k)."""
+    k = clusterdata.n_levels(ws)
+    rows = group_rows(ws, level)
+    return dbc.Row([dbc.Col(overview_card(ws, r, None if level == k else level), lg=6, xxl=4) for r in rows],
+                   class_name="g-3 mt-1")
 
 
 def summary_badges(ws: Workspace, run_id: str = "default") -> list[Any]:

@@ -55,6 +55,7 @@ class MapKey:
     items_version: int
     clusters: str | None
     clusters_version: int
+    level: int | None = None  # the clustering's tree cut at this many groups; None: the fine clusters
 
     def to_dict(self, color_by: str | None = None, view: map_view.Bounds | None = None) -> dict[str, Any]:
         """JSON for a ``dcc.Store`` (with the colouring and the view drawn, which fix the
@@ -73,12 +74,15 @@ class MapKey:
         run_id = data.get("projection") if isinstance(data, dict) else None
         if not isinstance(run_id, str) or run_id not in {n.split("/", 1)[1] for n in ws.names("projection/")}:
             run_id = "default"
-        return current_key(ws, run_id)
+        return current_key(ws, run_id, level=data.get("level") if isinstance(data, dict) else None)
 
 
-def current_key(ws: Workspace, run_id: str = "default", clusters_run: str = "default") -> MapKey:
-    """The key of the map for projection ``run_id`` as the workspace holds it now."""
+def current_key(ws: Workspace, run_id: str = "default", clusters_run: str = "default", level: Any = None) -> MapKey:
+    """The key of the map for projection ``run_id`` as the workspace holds it now, its clusters
+    cut at ``level`` groups (from the browser: anything but 1..k-1 means the fine clusters)."""
     crun = clusters_run if ws.has(f"clusters/{clusters_run}") else None
+    k = clusterdata.n_levels(ws, crun) if crun else 0
+    cut = clusterdata.parse_level(level, k) if (crun and level is not None) else k
     return MapKey(
         root=str(ws.root),
         projection=run_id,
@@ -86,7 +90,17 @@ def current_key(ws: Workspace, run_id: str = "default", clusters_run: str = "def
         items_version=ws.version("items") or 0,
         clusters=crun,
         clusters_version=(ws.version(f"clusters/{crun}") or 0) if crun else 0,
+        level=cut if (crun and cut < k) else None,
     )
+
+
+def legend_names(ws: Workspace, key: MapKey) -> dict[int, str]:
+    """``{cluster or group node: display name}`` of the map's clusters at its granularity."""
+    if not key.clusters:
+        return {}
+    if key.level is None:
+        return clusterdata.display_names(ws, key.clusters)
+    return clusterdata.level_names(ws, key.level, key.clusters)
 
 
 @lru_cache(maxsize=6)
@@ -117,6 +131,9 @@ def map_frame(key: MapKey) -> pd.DataFrame:
             frame["cluster"] = merged["cluster"].fillna(-1).astype(int).to_numpy()
             frame["confidence"] = merged["confidence"].astype(float).to_numpy()
             frame["novel"] = merged["novel"].fillna(False).astype(bool).to_numpy()
+            if key.level is not None:  # the tree cut: each fine cluster becomes its group's node
+                to_node = clusterdata.leaf_to_group(ws, key.level, key.clusters)
+                frame["cluster"] = frame["cluster"].map(lambda c: to_node.get(int(c), -1) if c >= 0 else -1).astype(int)
     return frame
 
 

@@ -51,3 +51,41 @@ def dominant_colour(image: Image.Image) -> str:
         if np.abs(colour.astype(np.int16) - background).sum() > 60:
             return "#{:02x}{:02x}{:02x}".format(*colour)
     return "#{:02x}{:02x}{:02x}".format(*colours[0])
+
+
+# colour families a stylist names (hue ranges in degrees; see :func:`colour_family`)
+COLOUR_FAMILIES = ("black", "white", "grey", "beige", "brown", "red", "pink", "orange", "yellow", "green",
+                   "blue", "navy", "purple")
+
+
+def colour_family(hex_colour: str) -> str | None:
+    """The family (one of :data:`COLOUR_FAMILIES`) of a ``#rrggbb`` colour; None when it is
+    not one. Dark → black, unsaturated → white / grey, then by hue, with dark blue → navy,
+    dark orange → brown, pale orange / yellow → beige, light red → pink."""
+    import colorsys
+
+    text = str(hex_colour).strip().lower()
+    if len(text) != 7 or text[0] != "#" or any(c not in "0123456789abcdef" for c in text[1:]):
+        return None
+    r, g, b = (int(text[i : i + 2], 16) / 255.0 for i in (1, 3, 5))
+    h, s, v = colorsys.rgb_to_hsv(r, g, b)
+    hue = h * 360.0
+    if v < 0.2:
+        return "black"
+    if s < 0.15:
+        return "white" if v > 0.85 else "grey" if v > 0.25 else "black"
+    if 15 <= hue < 45:
+        if v < 0.6:
+            return "brown"
+        return "beige" if s < 0.45 else "orange"
+    if 45 <= hue < 70:
+        return "beige" if s < 0.35 else "yellow"
+    if 70 <= hue < 170:
+        return "green"
+    if 170 <= hue < 255:
+        return "navy" if v < 0.45 else "blue"
+    if 255 <= hue < 290:
+        return "purple"
+    if 290 <= hue < 345:
+        return "pink"
+    return "pink" if s < 0.45 and v > 0.7 else "brown" if v < 0.4 else "red"

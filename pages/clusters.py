@@ -76,7 +76,10 @@ def layout(cluster: str | None = None, view: str | None = None, **_query: Any) -
     tabs = dbc.Tabs(
         [
             dbc.Tab(
-                dbc.Row([dbc.Col(clusters.overview_card(ws, r), lg=6, xxl=4) for r in rows], class_name="g-3 mt-1"),
+                html.Div([
+                    html.Div(clusters.level_control(len(rows)), className="mt-3"),
+                    html.Div(clusters.grid(ws, len(rows)), id=ids.CLUSTERS_GRID),
+                ]),
                 label=f"All clusters ({len(rows)})",
                 tab_id="all",
             ),
@@ -105,13 +108,29 @@ def layout(cluster: str | None = None, view: str | None = None, **_query: Any) -
 )
 def _rename(_clicks: int | None, _submit: int | None, name: str | None, ident: dict[str, Any]) -> Any:
     ws = open_workspace()
-    status_id = f"rename-status-{ident['cluster']}"
+    status_id = f"rename-status-{ident['cluster']}".replace(":", "-")
     if (refused := auth.refusal("rename clusters")) is not None:
         return html.Span(refused, className="text-danger", id=status_id)
     if ws is None:
         return html.Span("The workspace is missing.", className="text-danger")
-    message, colour = clusters.rename(ws, int(ident["cluster"]), name)
+    key = clusters.parse_editor_key(ident.get("cluster"))
+    if key is None:
+        return html.Span("There is no such cluster.", className="text-danger", id=status_id)
+    message, colour = clusters.rename(ws, key[0], name, level=key[1])
     return html.Span(message, className=f"text-{colour}", id=status_id)
+
+
+@callback(
+    Output(ids.CLUSTERS_GRID, "children"),
+    Input(ids.CLUSTERS_LEVEL, "value"),
+    prevent_initial_call=True,
+)
+def _recut(level: Any) -> Any:
+    ws = open_workspace()
+    if ws is None:
+        return dash.no_update
+    k = clusterdata.n_levels(ws)
+    return clusters.grid(ws, clusterdata.parse_level(level, k)) if k else dash.no_update
 
 
 @callback(

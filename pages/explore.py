@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
-from components import auth, clusterdata, explore, ids, ratelimit, ui
+from components import auth, clusterdata, clusters, explore, ids, ratelimit, ui
 from components.data import catalog, open_workspace, runs
 from core.workspace import build_command
 
@@ -70,8 +70,9 @@ def layout(map: str | None = None, color: str | None = None, **_query: Any) -> h
     frame = explore.map_frame(key)
     has_clusters = "cluster" in frame.columns
     color_by = explore.effective_color(frame, color if color in explore.COLOR_OPTIONS else "cluster")
-    names = clusterdata.display_names(ws, key.clusters) if key.clusters else {}
+    names = explore.legend_names(ws, key)
     figure = explore.build_figure(frame, color_by, names)
+    k = clusterdata.n_levels(ws, key.clusters) if key.clusters else 0
     options = [
         {"label": label, "value": value, "disabled": value in ("cluster", "novelty") and not has_clusters}
         for value, label in explore.COLOR_OPTIONS.items()
@@ -83,6 +84,9 @@ def layout(map: str | None = None, color: str | None = None, **_query: Any) -> h
             dbc.RadioItems(id=ids.EXPLORE_COLOR, options=options, value=color_by, inline=True,
                            class_name="btn-group btn-group-sm", input_class_name="btn-check",
                            label_class_name="btn btn-outline-primary", label_checked_class_name="active"),
+            # re-cuts the clustering's tree: coarser groups in the legend, nothing re-trained
+            html.Div(clusters.level_control(max(k, 1), k or 1, id=ids.EXPLORE_LEVEL),
+                     style=None if k > 1 else {"display": "none"}),
         ],
         className="d-flex gap-3 align-items-center flex-wrap",
     )
@@ -155,22 +159,24 @@ clientside_callback(
     Output(ids.EXPLORE_KEY, "data"),
     Input(ids.EXPLORE_MAP_SELECT, "value"),
     Input(ids.EXPLORE_COLOR, "value"),
+    Input(ids.EXPLORE_LEVEL, "value"),
     Input(ids.EXPLORE_MAP, "relayoutData"),
     State(ids.EXPLORE_KEY, "data"),
     prevent_initial_call=True,
 )
-def _redraw(run_id: str, color_by: str, relayout: dict[str, Any] | None, stored: dict[str, Any] | None) -> tuple[Any, Any]:
+def _redraw(run_id: str, color_by: str, level: Any, relayout: dict[str, Any] | None,
+            stored: dict[str, Any] | None) -> tuple[Any, Any]:
     ws = open_workspace()
     if ws is None or not ws.has(f"projection/{run_id}"):
         return no_update, no_update
-    key = explore.current_key(ws, run_id)
+    key = explore.current_key(ws, run_id, level=level)
     frame = explore.map_frame(key)
     view = None
     if ctx.triggered_id == ids.EXPLORE_MAP:  # zoom or pan: only a large map redraws, for the new view
         changed, view = explore.view_change(frame, relayout, explore.view_of(stored))
         if not changed:
             return no_update, no_update
-    names = clusterdata.display_names(ws, key.clusters) if key.clusters else {}
+    names = explore.legend_names(ws, key)
     color = explore.effective_color(frame, color_by)
     return explore.build_figure(frame, color, names, view), key.to_dict(color, view)
 
@@ -187,7 +193,7 @@ def _hover(hover_data: dict[str, Any] | None, key: dict[str, Any] | None) -> tup
     if not hover_data or not key or ws is None:
         return False, no_update, no_update
     map_key = explore.MapKey.from_dict(key, ws)
-    names = clusterdata.display_names(ws, map_key.clusters) if map_key.clusters else {}
+    names = explore.legend_names(ws, map_key)
     rows = explore.cached_trace_rows(map_key, key.get("color_by"), explore.view_of(key))
     show, bbox, children = explore.tooltip(explore.map_frame(map_key), rows, hover_data, names)
     return show, bbox if show else no_update, children if show else no_update

@@ -45,15 +45,33 @@ CLUSTER_OPTIONS: dict[str, Option | str] = {
     "min_confidence": Option("--min-confidence", "novelty: confidence below this is novel"),
     "n_sigma": Option("--n-sigma", "novelty: distance above mean + n_sigma * std is novel"),
     "novelty_buffer": Option("--novelty-buffer", "novel samples needed before k grows"),
+    "k_select": Option("--k-select", "what backs a growth of k: the held-out split test, or the older seed guard"),
+    "split_alpha": Option("--split-alpha", "level of the split test (a split passes above the null's 1 - alpha "
+                                           "quantile)"),
     "equipartition": Option("--equipartition", "balanced (equal-size) pseudo-labels; for catalogs whose "
                                                "categories are of similar size"),
     "use_views": Option("--no-views", "train on the original features only"),
     "random_state": "--seed",
 }
 EVALUATE_K_OPTIONS: dict[str, Option | str] = {
-    "k_init": Option("--k-init", "starting number of clusters (default: the number of classes)", unset=True),
-    "k_max": Option("--k-max", "largest number of clusters (default: the number of classes)", unset=True),
+    "k_init": Option("--k-init", "starting number of clusters (default: the number of classes; with --k auto, "
+                                 "the pipeline's)", unset=True),
+    "k_max": Option("--k-max", "largest number of clusters (default: the number of classes; with --k auto, "
+                               "the pipeline's)", unset=True),
 }
+
+
+def parse_k(text: str) -> str | int:
+    """``--k`` of ``evaluate``: "auto" (k chosen by the method) or a number of clusters >= 2."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--k must be 'auto' or a number of clusters, got {text!r}") from None
+    if k < 2:
+        raise argparse.ArgumentTypeError(f"--k must be at least 2, got {k}")
+    return k
 EVALUATE_OPTIONS = {**CLUSTER_OPTIONS, **EVALUATE_K_OPTIONS}
 EVALUATE_EMBED_OPTIONS: dict[str, Option | str] = {
     "n_views": Option("--views", "fashion-mnist: augmented views per image"),
@@ -66,6 +84,14 @@ def _config(args: argparse.Namespace, base: ClusterConfig, k_default: int | None
     k_init = args.k_init if args.k_init is not None else (k_default or base.k_init)
     k_max = args.k_max if args.k_max is not None else (k_default or max(base.k_max, k_init))
     return replace(cfg, k_init=k_init, k_max=k_max)
+
+
+def _evaluate_config(args: argparse.Namespace, n_classes: int) -> ClusterConfig:
+    """``evaluate``'s config: k fixed at ``--k`` (default the number of classes), or, with
+    ``--k auto``, chosen by the method from the pipeline's k_init / k_max."""
+    if args.k == "auto":
+        return _config(args, EVAL_CONFIG)
+    return _config(args, EVAL_CONFIG, k_default=args.k or n_classes)
 
 
 def register(sub: Any) -> None:
@@ -106,6 +132,9 @@ def register(sub: Any) -> None:
     p.add_argument("--keep", type=Path, default=None, metavar="DIR",
                    help="fashion-mnist: build the workspace in DIR and keep it (default: a temporary folder)")
     p.add_argument("--id", default="evaluate", dest="run_id", help="clustering id to write (default %(default)s)")
+    p.add_argument("--k", type=parse_k, default=None, metavar="K|auto",
+                   help="fixed number of clusters, or 'auto': k chosen by the method as `cluster` does, from the "
+                        "pipeline's k_init / k_max (default: the number of classes)")
     add_config_options(p, ClusterConfig, EVALUATE_OPTIONS, base=EVAL_CONFIG)
     add_json(p)
     add_quiet(p)
@@ -119,7 +148,8 @@ def cmd_cluster(args: argparse.Namespace) -> int:
                             progress=progress_bar(f"cluster {args.run_id}", enabled=not (args.quiet or args.json)))
     out = {"run_id": res.run_id, "version": res.version, "k": res.k, "final": res.final(),
            "clusters": res.cluster_table(), "scores": res.summary.get("scores"),
-           "baseline": res.summary.get("baseline")}
+           "baseline": res.summary.get("baseline"), "k_selection": res.summary.get("k_selection"),
+           "tree": res.tree}
     if args.json:
         print_json(out)
         return 0
@@ -176,7 +206,8 @@ def evaluate_workspace(ws: Workspace, cfg: ClusterConfig, run_id: str, quiet: bo
     scores = res.summary.get("scores")
     if not scores:
         raise InvalidInputError(f"workspace {ws.root} has no labelled items to evaluate against")
-    return {**scores, "k": res.k, "epochs": res.summary["epochs"], "cluster_seconds": res.summary["seconds"],
+    return {**scores, "k": res.k, "k_selection": res.summary.get("k_selection"), "epochs": res.summary["epochs"],
+            "cluster_seconds": res.summary["seconds"],
             "baseline": res.summary.get("baseline"), "n_items": res.summary["n_items"]}
 
 
@@ -213,7 +244,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if items.empty or "label" not in items.columns or items["label"].isna().all():
             raise InvalidInputError(f"workspace {ws.root} has no labelled items to evaluate against")
         n_classes = int(items["label"].dropna().astype(str).replace("", None).dropna().nunique())
-        cfg = _config(args, EVAL_CONFIG, k_default=n_classes)
+        cfg = _evaluate_config(args, n_classes)
         if args.workspace is not None and not ws.has(f"features/{cfg.backbone}"):
             raise MissingArtifactError(
                 f"no features for backbone {cfg.backbone!r} in {ws.root}; compute them with "
@@ -223,7 +254,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     finally:
         if tmp_root is not None:
             shutil.rmtree(tmp_root, ignore_errors=True)
-    out = {"source": source, **out, "seconds": round(time.perf_counter() - t0, 1)}
+    out = {"source": source, **out, "n_classes": n_classes, "seconds": round(time.perf_counter() - t0, 1)}
     if args.json:
         print_json(out)
         return 0

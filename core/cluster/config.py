@@ -7,7 +7,7 @@ these fields; ``tests/core/cluster/test_defaults.py`` fails when a copy disagree
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from core.embed.spec import CLUSTER_BACKBONE
 
@@ -50,6 +50,10 @@ class ClusterConfig:
         this many dimensions (of the PCA-50 of the features, cosine, ``umap_neighbors``), as in
         N2D; later epochs re-cluster in the head's space as usual. None: k-means on the features.
     n_sigma, min_confidence, novelty_buffer : the novelty test (see :mod:`core.cluster.novelty`).
+    k_select : what backs a growth of k once the novelty buffer is full: "split" (the held-out
+        split test of :mod:`core.cluster.kselect` on the clusters holding the novel samples) or
+        "guard" (a seed from the novel samples, kept when nearer them than their clusters).
+    split_alpha : the split test's level: a split passes above the null's 1 - alpha quantile.
     kmeans_batch_size, kmeans_max_iter : MiniBatchKMeans settings.
     silhouette_sample : items sampled for the silhouette.
     checkpoint_every, resume : save every N epochs and at the end; with ``resume`` a run
@@ -84,6 +88,8 @@ class ClusterConfig:
     n_sigma: float = 2.0
     min_confidence: float = 0.6
     novelty_buffer: int = 80
+    k_select: Literal["split", "guard"] = "split"
+    split_alpha: float = 0.01
     kmeans_batch_size: int = 4096
     kmeans_max_iter: int = 20
     silhouette_sample: int = 2000

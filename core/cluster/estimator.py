@@ -5,7 +5,8 @@ Every ``reassign_every`` epochs all items go through the projection head and Min
 heads are then trained with cross-entropy on them, drawing each sample from the cached features
 of the original or of one of its augmented views. Empty clusters are re-seeded; class-balanced
 sampling keeps one cluster from swallowing the rest. The novelty test fills a buffer; a full
-buffer grows k by one (seeded from the novel samples), up to ``k_max``.
+buffer grows k by one, up to ``k_max``, when a label-free test backs it: by default the held-out
+split test of :mod:`~core.cluster.kselect` on the clusters holding the novel samples.
 
 The maths lives in module-level functions: :mod:`~core.cluster.pseudo_labels`,
 :mod:`~core.cluster.epoch`, :mod:`~core.cluster.novelty`, :mod:`~core.cluster.preprocess`;
@@ -26,6 +27,7 @@ from core.cluster.config import ClusterConfig
 from core.cluster.distances import Distances, centroid_distances, labelled_distances, unit
 from core.cluster.epoch import nearest_neighbors, train_epoch
 from core.cluster.history import epoch_record, reference_labels
+from core.cluster.kselect import candidates, split_test
 from core.cluster.novelty import NoveltyBuffer, NoveltyConfig, distance_stats, growth_seed, novel_mask
 from core.cluster.preprocess import fit_preprocessing
 from core.cluster.pseudo_labels import class_means, kmeans, reseed_empty, umap_labels
@@ -74,6 +76,8 @@ class AdaptiveDeepCluster(ClusterMixin, BaseEstimator):
         n_sigma: float = _DEFAULTS.n_sigma,
         min_confidence: float = _DEFAULTS.min_confidence,
         novelty_buffer: int = _DEFAULTS.novelty_buffer,
+        k_select: str = _DEFAULTS.k_select,
+        split_alpha: float = _DEFAULTS.split_alpha,
         kmeans_batch_size: int = _DEFAULTS.kmeans_batch_size,
         kmeans_max_iter: int = _DEFAULTS.kmeans_max_iter,
         silhouette_sample: int = _DEFAULTS.silhouette_sample,
@@ -105,6 +109,8 @@ class AdaptiveDeepCluster(ClusterMixin, BaseEstimator):
         self.n_sigma = n_sigma
         self.min_confidence = min_confidence
         self.novelty_buffer = novelty_buffer
+        self.k_select = k_select
+        self.split_alpha = split_alpha
         self.kmeans_batch_size = kmeans_batch_size
         self.kmeans_max_iter = kmeans_max_iter
         self.silhouette_sample = silhouette_sample
@@ -306,15 +312,38 @@ class AdaptiveDeepCluster(ClusterMixin, BaseEstimator):
         k = len(centroids)
         if not (loop.buffer.full and k < min(self.k_max, len(Z))):
             return centroids, dist, novel, 0, False, False
-        seed_vec = growth_seed(Z, loop.buffer.indices(), dist.d_min)
-        if seed_vec is None:
+        init = self._growth_init(Z, centroids, dist, loop, seed)
+        if init is None:
             return centroids, dist, novel, 0, False, True
         self.cluster_head_.resize(k + 1, init_rows=None)
         self._make_optimizers(head_only=True)
         loop.buffer.clear()
-        centroids = self._kmeans(Z, k + 1, np.vstack([centroids, seed_vec]), seed + loop.epoch)
+        centroids = self._kmeans(Z, k + 1, init, seed + loop.epoch)
         centroids, reseeded, dist = self._settle(Z, centroids)
         return centroids, dist, novel_mask(dist, self.novelty_config), reseeded, True, False
+
+    def _growth_init(
+        self, Z: np.ndarray, centroids: np.ndarray, dist: Distances, loop: FitState, seed: int
+    ) -> np.ndarray | None:
+        """The (k + 1, d) starting centroids of a growth, or None when its test rejects it.
+
+        ``k_select="split"``: the clusters holding the most buffered novel samples are tested
+        with the held-out split test (:mod:`core.cluster.kselect`); the first that passes is
+        replaced by its two halves. ``"guard"``: a centroid seeded from the novel samples,
+        kept when it is nearer them than their clusters are (:func:`growth_seed`).
+        """
+        held = loop.buffer.indices()
+        if self.k_select == "guard":
+            seed_vec = growth_seed(Z, held, dist.d_min)
+            return None if seed_vec is None else np.vstack([centroids, seed_vec])
+        for j in candidates(dist.nearest, held, len(centroids)):
+            test = split_test(Z, np.flatnonzero(dist.nearest == j), j, self.split_alpha, seed + loop.epoch + j)
+            loop.split_tests.append(test.record())
+            if test.accepted and test.centroids is not None:
+                init = centroids.copy()
+                init[j] = test.centroids[0]
+                return np.vstack([init, test.centroids[1:]])
+        return None
 
     def _epoch(
         self, Xp: np.ndarray, loop: FitState, seed: int, reference: tuple[Any, Any]
@@ -323,6 +352,7 @@ class AdaptiveDeepCluster(ClusterMixin, BaseEstimator):
         distances, novel (N,) bool and whether the loop is done."""
         t0 = time.perf_counter()
         k_before = self.cluster_head_.k
+        loop.split_tests = []
         space, Z, centroids, dist, reseeded = self._pseudo_labels(Xp, loop, seed)
         centroids, dist, novel, more, grew, rejected = self._grow(Z, centroids, dist, loop, seed)
         pseudo = dist.nearest
@@ -336,7 +366,8 @@ class AdaptiveDeepCluster(ClusterMixin, BaseEstimator):
             head_acc=head_accuracy(self.cluster_head_, Z, pseudo), last_train=loop.last_train,
             reference=reference, silhouette_sample=self.silhouette_sample, random_state=self.random_state,
         )
-        rec.update(space=space, growth_rejected=rejected, seconds=round(time.perf_counter() - t0, 3))
+        rec.update(space=space, growth_rejected=rejected, split_tests=loop.split_tests,
+                   seconds=round(time.perf_counter() - t0, 3))
         loop.history.append(rec)
         loop.prev_labels, loop.centroids = pseudo, centroids
         done = loop.epoch >= self.n_epochs and space == "head"

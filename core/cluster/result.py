@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.cluster.hierarchy import ClusterTree, build_tree
 from core.errors import InvalidInputError, MissingArtifactError
 from core.workspace import Workspace
 
@@ -19,7 +20,8 @@ class ClusterResult:
     """A saved clustering, read back from ``clusters/<run_id>``.
 
     ids (N,) str; labels (N,) int; confidence (N,) float; novel (N,) bool;
-    centroids (k, d); clusters: list of dicts as in ``clusters.json``.
+    centroids (k, d); clusters: list of dicts as in ``clusters.json``; tree: ``tree.json``
+    (None for a clustering saved before trees existed).
     """
 
     run_id: str
@@ -35,10 +37,40 @@ class ClusterResult:
     summary: dict[str, Any]
     path: Path | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    tree: dict[str, Any] | None = None
 
     @property
     def k(self) -> int:
         return int(len(self.centroids))
+
+    def cluster_tree(self) -> ClusterTree:
+        """The saved tree; for a clustering saved without one, Ward on its centroids."""
+        if self.tree is not None:
+            return ClusterTree.from_json(self.tree)
+        return build_tree(self.centroids, np.arange(self.k), self.k)
+
+    def level(self, n_groups: int) -> list[dict[str, Any]]:
+        """The groups of the tree cut at ``n_groups`` (1..k): [{group, node, name, size, leaves}],
+        numbered as :meth:`ClusterTree.cut` numbers them; at ``k`` the fine clusters themselves."""
+        tree = self.cluster_tree()
+        nodes = {int(n["node"]): n for n in (self.tree or {}).get("nodes", [])}
+        leaf = {int(c["cluster"]): c for c in self.clusters}
+        out = []
+        for g, node in enumerate(tree.groups(n_groups)):
+            rec = leaf.get(node) if node < tree.k else nodes.get(node)
+            leaves = tree.leaves(node)
+            out.append({
+                "group": g,
+                "node": node,
+                "name": str(rec["name"]) if rec else f"group {node}",
+                "size": int(sum(int(tree.sizes[j]) for j in leaves)),
+                "leaves": leaves,
+            })
+        return out
+
+    def level_labels(self, n_groups: int) -> np.ndarray:
+        """(N,) group of each item when the tree is cut at ``n_groups``."""
+        return self.cluster_tree().cut(n_groups)[np.asarray(self.labels, dtype=np.int64)]
 
     def final(self) -> dict[str, Any]:
         """The last per-epoch record."""
@@ -86,6 +118,7 @@ def load_clustering(ws: Workspace, run_id: str = "default") -> ClusterResult:
         summary=summary,
         path=folder,
         config=dict(record.get("config", {})),
+        tree=json.loads((folder / "tree.json").read_text()) if (folder / "tree.json").is_file() else None,
     )
 
 

@@ -22,6 +22,7 @@ class FitState:
     start_epoch: int = 0
     stopped: str = "max_epochs"
     last_train: dict[str, float] = field(default_factory=dict)
+    split_tests: list[dict[str, Any]] = field(default_factory=list)  # this epoch's (kselect.SplitTest.record)
 
     @property
     def labels(self) -> np.ndarray:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from core.cluster.kselect import check_alpha
 from core.errors import InvalidInputError
 
 
@@ -48,6 +49,9 @@ def check_params(est: Any) -> None:
         raise InvalidInputError(f"init_umap must be >= 2 or None, got {est.init_umap}")
     if est.neighbor_weight < 0 or est.n_neighbors < 1:
         raise InvalidInputError("neighbor_weight must be >= 0 and n_neighbors >= 1")
+    if est.k_select not in ("split", "guard"):
+        raise InvalidInputError(f"k_select must be 'split' or 'guard', got {est.k_select!r}")
+    check_alpha(est.split_alpha)
     est.novelty_config  # noqa: B018 - validates the thresholds
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from components import clusterdata, clusters, explore, item, training
 from core.annotations import Annotations
+from core.errors import InvalidInputError
 from core.workspace import Workspace
 from tests.components.test_overview import _text
 
@@ -109,3 +110,55 @@ def test_summary_cards_compare_with_both_baselines(small_workspace: Workspace) -
     assert f"NMI vs labels {s['scores']['nmi']:.2f}" in text
     assert f"plain k-means {s['baseline']['nmi']:.2f} (same features)" in text
     assert f"{s['baseline']['pooled']['nmi']:.2f} (efficientnet-lite0)" in text
+
+
+def _three_clusters(ws: Workspace, k: int = 3) -> Workspace:
+    from core.cluster import ClusterConfig, cluster_workspace
+
+    cfg = ClusterConfig(backbone="efficientnet-lite0", init_umap=None, k_init=k, k_max=k, n_epochs=2, min_epochs=1,
+                        batch_size=4, hidden_dim=8, out_dim=4, n_representatives=2, baseline=False, whiten=False)
+    cluster_workspace(ws, cfg)
+    return ws
+
+
+def test_granularity_recuts_the_tree_with_names_at_every_level(tiny_clustered_ws: Workspace) -> None:
+    ws = _three_clusters(tiny_clustered_ws)
+    assert clusterdata.n_levels(ws) == 3
+    for n in (1, 2, 3):
+        rows = clusters.group_rows(ws, n)
+        assert len(rows) == n and sum(r["size"] for r in rows) == 6
+        assert all(r["name"] for r in rows)
+    assert clusters.group_rows(ws, 3) == clusters.cluster_rows(ws)
+    # the group of each fine cluster at level 2 covers exactly its items
+    groups = clusterdata.group_members(ws, 2)
+    assert sorted(i for v in groups.values() for i in v) == sorted(ws.items()["item_id"])
+
+
+def test_names_stay_at_their_level_through_a_recut_and_a_rerun(tiny_clustered_ws: Workspace) -> None:
+    ws = _three_clusters(tiny_clustered_ws)
+    coarse = clusters.group_rows(ws, 2)[0]
+    fine = clusters.group_rows(ws, 3)[0]
+    assert clusters.rename(ws, coarse["cluster"], "Everyday basics", level=2) == ("Saved.", "success")
+    assert clusters.rename(ws, fine["cluster"], "Red tees") == ("Saved.", "success")
+    # re-cut: each name shows at its own level only
+    assert clusterdata.level_names(ws, 2)[coarse["cluster"]] == "Everyday basics"
+    assert "Everyday basics" not in clusterdata.level_names(ws, 3).values()
+    assert "Everyday basics" not in clusterdata.level_names(ws, 1).values()
+    assert clusterdata.level_names(ws, 3)[fine["cluster"]] == "Red tees"
+    assert "Red tees" not in clusterdata.level_names(ws, 2).values()
+    # re-run the clustering (a new version, same catalog): both names come back at their levels
+    _three_clusters(ws)
+    assert "Everyday basics" in clusterdata.level_names(ws, 2).values()
+    assert "Red tees" in clusterdata.level_names(ws, 3).values()
+
+
+def test_bad_granularity(tiny_clustered_ws: Workspace) -> None:
+    ws = tiny_clustered_ws
+    k = clusterdata.n_levels(ws)
+    assert clusters.rename(ws, 0, "x", level=k + 1)[1] == "danger"
+    assert clusters.rename(ws, 0, "x", level=0)[1] == "danger"
+    for bad in ("0", "-2", "abc", None, "99", "1.5"):
+        assert clusterdata.parse_level(bad, k) == k
+    assert clusterdata.parse_level("1", k) == 1
+    with pytest.raises(InvalidInputError, match="granularity"):
+        clusterdata.level_groups(ws, k + 1)

@@ -158,3 +158,27 @@ def test_a_forged_root_in_the_store_reads_nothing_else(tiny_ws: Workspace, tmp_p
     assert key == explore.current_key(tiny_ws)
     assert (explore.map_frame(key)["x"] != 999.0).all()
     assert explore.MapKey.from_dict({**store, "projection": "../../etc"}, tiny_ws).projection == "default"
+
+
+def test_legend_recuts_the_tree_without_retraining(tiny_clustered_ws: Workspace) -> None:
+    from components import clusterdata
+    from tests.components.test_clusters import _three_clusters
+
+    ws = _three_clusters(tiny_clustered_ws)
+    fine = explore.current_key(ws)
+    assert fine.level is None and fine.clusters == "default"
+    coarse = explore.current_key(ws, level=2)
+    assert coarse.level == 2
+    frame = explore.map_frame(coarse)
+    to_node = clusterdata.leaf_to_group(ws, 2)
+    fine_frame = explore.map_frame(fine)
+    assert frame["cluster"].tolist() == [to_node[c] for c in fine_frame["cluster"]]
+    assert frame["cluster"].nunique() == 2
+    names = explore.legend_names(ws, coarse)
+    assert set(names) == set(frame["cluster"]) and all(names.values())
+    fig = explore.build_figure(frame, "cluster", names)
+    assert len(fig["data"]) == 2
+    # the level travels through the browser's store and is checked on the way back
+    assert explore.MapKey.from_dict(coarse.to_dict("cluster"), ws).level == 2
+    for bad in (0, 3, 99, "x", None, -1):
+        assert explore.MapKey.from_dict({**coarse.to_dict("cluster"), "level": bad}, ws).level is None

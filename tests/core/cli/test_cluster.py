@@ -33,6 +33,35 @@ def test_cluster_json_prints_final_record_and_cluster_list(tmp_path, capsys):
     assert {"epoch", "k_after", "stability", "mean_confidence"} <= set(out["final"])
     assert sum(c["size"] for c in out["clusters"]) == 240
     assert set(out["clusters"][0]) == {"cluster", "name", "size"}
+    tree = out["tree"]  # the hierarchy: k - 1 merges, a name for every merged node
+    assert tree["k"] == out["k"] and len(tree["merges"]) == out["k"] - 1 == len(tree["nodes"])
+    assert all(n["name"] for n in tree["nodes"]) and tree["nodes"][-1]["size"] == 240
+    assert out["k_selection"]["method"] == "split" and out["k_selection"]["k"] == out["k"]
+
+
+def test_evaluate_k_auto_reports_the_chosen_k(tmp_path, capsys):
+    ws, _, _ = blob_workspace(tmp_path / "ws")
+    fast = ["--epochs", "3", "--init-umap", "0", "--quiet", "--k-init", "2", "--k-max", "6"]
+    assert run(["evaluate", "--workspace", str(ws.root), "--k", "auto", *fast, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_classes"] == 3 and out["k_selection"]["k_init"] == 2 and out["k_selection"]["k_max"] == 6
+    assert out["k"] == out["k_selection"]["k"] and "nmi" in out
+
+
+@pytest.mark.parametrize("bad", ["1", "many", "-3"])
+def test_evaluate_bad_k(tmp_path, bad, capsys):
+    with pytest.raises(SystemExit):
+        run(["evaluate", "--workspace", str(tmp_path), "--k", bad])
+    assert "--k must" in capsys.readouterr().err
+
+
+def test_cluster_bad_k_selection_options(tmp_path, capsys):
+    ws, _, _ = blob_workspace(tmp_path / "ws")
+    with pytest.raises(SystemExit):
+        run(["cluster", "--workspace", str(ws.root), "--k-select", "bic"])
+    assert "invalid choice" in capsys.readouterr().err
+    with pytest.raises(InvalidInputError, match="split_alpha must be in"):
+        run(["cluster", "--workspace", str(ws.root), *FAST, "--split-alpha", "0.7"])
 
 
 def test_clusterings_lists_saved_runs(tmp_path, capsys):

@@ -66,7 +66,7 @@ def test_cluster_workspace_writes_a_chartable_artifact(tmp_path):
     clusters = json.loads((folder / "clusters.json").read_text())
     assert sum(c["size"] for c in clusters) == 240
     named = [c["name"] for c in clusters if c["size"]]
-    assert all(" · jean / miniskirt" in n for n in named)
+    assert all(n == "Jeans" for n in named)  # the fashion vocabulary's word, not the catalog label
     assert {c["label"] for c in clusters if c["size"]} == {"Pants", "Dress", "Shoes"}
     assert all(len(c["representative_ids"]) <= 8 for c in clusters)
     summary = res.summary
@@ -76,6 +76,25 @@ def test_cluster_workspace_writes_a_chartable_artifact(tmp_path):
     assert summary["baseline"]["features"] == "efficientnet-lite0-2x2"
     assert summary["baseline"]["pooled"]["features"] == "efficientnet-lite0" and "nmi" in summary["baseline"]["pooled"]
     assert summary["scores"]["n_labelled"] == 240 - 24
+
+
+def test_tree_is_saved_and_every_cut_is_a_partition_of_the_items(tmp_path):
+    ws, y, _ = blob_workspace(tmp_path / "ws")
+    res = cluster_workspace(ws, ClusterConfig(**{**FAST, "k_init": 4, "k_max": 4}), run_id="t")
+    assert (ws.artifact_dir("clusters/t") / "tree.json").is_file()
+    tree = res.cluster_tree()
+    assert tree.k == res.k and len(res.tree["nodes"]) == res.k - 1
+    for n in range(1, res.k + 1):
+        groups = res.level(n)
+        item_groups = res.level_labels(n)
+        assert len(groups) == n and sum(g["size"] for g in groups) == 240
+        for g in groups:  # the level's groups are unions of fine clusters, as the items say
+            assert set(np.flatnonzero(item_groups == g["group"])) == set(np.flatnonzero(np.isin(res.labels, g["leaves"])))
+            assert g["name"]
+    assert [g["name"] for g in res.level(res.k)] == [c["name"] for c in res.clusters]
+    assert res.level(1)[0]["size"] == 240 and res.level(1)[0]["node"] == 2 * res.k - 2
+    with pytest.raises(InvalidInputError, match="number of groups"):
+        res.level(res.k + 1)
 
 
 def test_load_round_trip_and_listing(tmp_path):
@@ -96,7 +115,7 @@ def test_unlabelled_catalog_still_clusters(tmp_path):
     res = cluster_workspace(ws, ClusterConfig(**FAST, baseline=True))
     assert res.summary["scores"] is None
     assert "nmi" not in res.summary["baseline"]
-    assert res.clusters[0]["name"].startswith("jean")
+    assert res.clusters[0]["name"] == "Jeans"
 
 
 def test_resume_after_interruption(tmp_path):
