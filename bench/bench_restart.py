@@ -16,6 +16,7 @@ import os
 import shlex
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{k}={v}" for k, v in r.items() if k not in ("ready_s", "not_ready")) +
             (f"  NOT READY: {r['not_ready']}" if r["not_ready"] else ""))
     ready = sorted(r["ready_s"] for r in results)
-    print(f"restart-to-ready: median {ready[len(ready) // 2]} s, worst {ready[-1]} s over {len(ready)} runs")
+    print(f"restart-to-ready: median {statistics.median(ready):.1f} s, worst {ready[-1]} s over {len(ready)} runs")
     return 0
 
 
