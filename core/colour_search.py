@@ -22,11 +22,14 @@ from core.palette import N_COLOURS, Palettes, image_palette, load_palettes
 from core.workspace import Workspace
 
 __all__ = ["COLOUR_WEIGHT", "ColourHit", "ColourQuery", "MAX_K", "MIN_SHARE", "colour_distances", "combine",
+           "euclidean_distances",
            "query_from_hex", "query_from_image", "search_colour"]
 
 MIN_SHARE = 0.08
 COLOUR_WEIGHT = 1.0
 MAX_K = 500
+PREFILTER_OVER = 1000  # past this many palettes, a Euclidean L*a*b* pass picks the candidates for ΔE00
+CANDIDATES_PER_RESULT = 20
 
 
 @dataclass(frozen=True)
@@ -73,17 +76,35 @@ def colour_distances(query: ColourQuery, lab: np.ndarray, weights: np.ndarray,
     return (de.min(axis=2) * query.weights[None]).sum(axis=1).astype(np.float32)
 
 
-def _rank(pal: Palettes, dist: np.ndarray, k: int, allowed: Collection[str] | None,
+def euclidean_distances(query: ColourQuery, lab: np.ndarray, weights: np.ndarray,
+                        min_share: float = MIN_SHARE) -> np.ndarray:
+    """As :func:`colour_distances` with the Euclidean L*a*b* distance (CIE76): a cheap first pass."""
+    d = np.sqrt(((lab[:, None, :, :] - query.lab[None, :, None, :]) ** 2).sum(-1))  # (N, m, K)
+    d = np.where((weights >= min_share)[:, None, :], d, np.inf)
+    return (d.min(axis=2) * query.weights[None]).sum(axis=1).astype(np.float32)
+
+
+def _top(rows: np.ndarray, dist: np.ndarray, k: int) -> np.ndarray:
+    if len(rows) > k:
+        rows = rows[np.argpartition(dist[rows], k - 1)[:k]]
+    return rows[np.argsort(dist[rows], kind="stable")]
+
+
+def _rank(pal: Palettes, query: ColourQuery, k: int, allowed: Collection[str] | None,
           skip: Collection[str]) -> list[ColourHit]:
-    mask = np.isfinite(dist)
+    mask = np.ones(len(pal.ids), bool)
     if allowed is not None:
         mask &= np.isin(pal.ids, list(allowed))
     if skip:
         mask &= ~np.isin(pal.ids, list(skip))
     rows = np.flatnonzero(mask)
-    if len(rows) > k:
-        rows = rows[np.argpartition(dist[rows], k - 1)[:k]]
-    rows = rows[np.argsort(dist[rows], kind="stable")]
+    if len(rows) > PREFILTER_OVER:
+        rough = np.full(len(pal.ids), np.inf, np.float32)
+        rough[rows] = euclidean_distances(query, pal.lab[rows], pal.weights[rows])
+        rows = _top(rows[np.isfinite(rough[rows])], rough, CANDIDATES_PER_RESULT * k)
+    dist = np.full(len(pal.ids), np.inf, np.float32)
+    dist[rows] = colour_distances(query, pal.lab[rows], pal.weights[rows])
+    rows = _top(rows[np.isfinite(dist[rows])], dist, k)
     return [ColourHit(str(pal.ids[r]), float(dist[r])) for r in rows]
 
 
@@ -97,7 +118,7 @@ def search_colour(ws: Workspace, query: ColourQuery, k: int = 24, allowed: Colle
         raise InvalidInputError(f"k must be an integer in [1, {MAX_K}]; got {k!r}")
     pal = load_palettes(ws)
     t0 = time.perf_counter()
-    hits = _rank(pal, colour_distances(query, pal.lab, pal.weights), k, allowed, skip)
+    hits = _rank(pal, query, k, allowed, skip)
     return hits, (time.perf_counter() - t0) * 1000
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from core import sqlite_store
 from core.errors import InvalidInputError
 
-__all__ = ["MAX_HIDE", "SCHEMA", "hidden_by_keeper", "hidden_ids", "hide_duplicates", "unhide"]
+__all__ = ["MAX_HIDE", "SCHEMA", "fingerprint", "hidden_by_keeper", "hidden_ids", "hide_duplicates", "unhide"]
 
 MAX_HIDE = 500  # items one call may hide (a duplicate group is a handful)
 
@@ -92,3 +92,12 @@ def hidden_by_keeper(path: str | Path) -> dict[str, list[str]]:
     for keeper, item in rows:
         out.setdefault(keeper, []).append(item)
     return out
+
+
+def fingerprint(path: str | Path) -> str:
+    """A short digest of the hidden set: changes whenever an item is hidden or brought back (a
+    cache key for views that leave hidden items out)."""
+    import hashlib
+
+    ids = sorted(hidden_ids(path))
+    return hashlib.sha1("\n".join(ids).encode()).hexdigest()[:16] if ids else ""

@@ -27,31 +27,35 @@ __all__ = ["ARTIFACT", "BACKGROUND_DELTA", "N_COLOURS", "Palettes", "image_palet
 ARTIFACT = "palette/default"
 N_COLOURS = 4
 BACKGROUND_DELTA = 12.0  # Euclidean L*a*b* distance to the border colour below which a pixel is background
-PIXELS = 64  # the thumbnail is reduced to PIXELS x PIXELS before clustering
+PIXELS = 32  # the thumbnail is reduced to PIXELS x PIXELS before clustering
 MIN_FOREGROUND = 0.05  # share of pixels the mask must leave, else every pixel counts
 _ITERS = 12
+
+
+def _sq_dist(x: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """(n, 3), (k, 3) -> (n, k) squared Euclidean distances."""
+    return np.maximum((x * x).sum(1)[:, None] - 2 * x @ c.T + (c * c).sum(1)[None], 0)
 
 
 def _kmeans(x: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Lloyd's k-means with k-means++ seeding. x (n, 3) -> centres (k', 3), counts (k',), k' <= k."""
     rng = np.random.default_rng(seed)
-    k = min(k, len(np.unique(x.round(1), axis=0)))
-    centres = [x[rng.integers(len(x))]]
+    c = x[rng.integers(len(x))][None]
     for _ in range(1, k):
-        d2 = np.min(((x[:, None] - np.asarray(centres)[None]) ** 2).sum(-1), axis=1)
-        if d2.sum() <= 0:
+        d2 = _sq_dist(x, c).min(axis=1)
+        if d2.sum() <= 1e-9:
             break
-        centres.append(x[rng.choice(len(x), p=d2 / d2.sum())])
-    c = np.asarray(centres, dtype=np.float64)
+        c = np.vstack([c, x[rng.choice(len(x), p=d2 / d2.sum())]])
     for _ in range(_ITERS):
-        lab = np.argmin(((x[:, None] - c[None]) ** 2).sum(-1), axis=1)
-        new = np.array([x[lab == j].mean(0) if np.any(lab == j) else c[j] for j in range(len(c))])
-        if np.allclose(new, c, atol=0.05):
-            c = new
-            break
+        lab = _sq_dist(x, c).argmin(axis=1)
+        counts = np.bincount(lab, minlength=len(c))
+        sums = np.stack([np.bincount(lab, weights=x[:, j], minlength=len(c)) for j in range(3)], axis=1)
+        new = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], c)
+        done = np.allclose(new, c, atol=0.05)
         c = new
-    lab = np.argmin(((x[:, None] - c[None]) ** 2).sum(-1), axis=1)
-    counts = np.bincount(lab, minlength=len(c))
+        if done:
+            break
+    counts = np.bincount(_sq_dist(x, c).argmin(axis=1), minlength=len(c))
     keep = counts > 0
     return c[keep], counts[keep]
 

@@ -17,7 +17,8 @@ from core.pipeline import DEFAULT_FEATURES
 dash.register_page(__name__, path="/duplicates", name="Duplicates", title="Style Atlas · Duplicates", nav_order=5)
 
 
-def layout(**_query: Any) -> html.Div:
+def layout(threshold: str | None = None, **_query: Any) -> html.Div:
+    """Duplicate groups; ``?threshold=0.9`` starts the slider there (clamped to its range)."""
     ws = open_workspace()
     header = ui.page_header("Duplicates", "The same piece photographed twice, crops and re-encodes. Keep one; "
                             "the rest leave every gallery, search and the map (nothing is deleted).")
@@ -35,7 +36,8 @@ def layout(**_query: Any) -> html.Div:
                         [
                             html.Div("Similarity threshold", className="small fw-semibold"),
                             dcc.Slider(id=ids.DUP_THRESHOLD, min=MIN_THRESHOLD, max=MAX_THRESHOLD, step=0.01,
-                                       value=DEFAULT_THRESHOLD, updatemode="mouseup",
+                                       value=dup.clean_threshold(threshold if threshold is not None else DEFAULT_THRESHOLD),
+                                       updatemode="mouseup",
                                        marks={MIN_THRESHOLD: "looser", DEFAULT_THRESHOLD: "default", MAX_THRESHOLD: "exact"}),
                             html.Div(id=ids.DUP_SUMMARY, className="small text-muted mb-2"),
                             html.Div(id=ids.DUP_MESSAGE),

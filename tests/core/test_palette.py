@@ -72,3 +72,17 @@ def test_palette_artifact_round_trip(tmp_path):
     p = palette.load_palettes(ws)
     assert p.ids.tolist() == ["a"] and p.lab.shape == (1, palette.N_COLOURS, 3)
     assert p.weights.shape == (1, palette.N_COLOURS) and p.version == ws.version(palette.ARTIFACT)
+
+
+def test_the_cheap_first_pass_keeps_the_closest(monkeypatch):
+    from core.palette import Palettes
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    lab = np.stack([rng.uniform(0, 100, (n, 4)), rng.uniform(-80, 80, (n, 4)), rng.uniform(-80, 80, (n, 4))],
+                   axis=-1).astype(np.float32)
+    pal = Palettes(0, np.asarray([f"{i:016x}" for i in range(n)]), lab, rng.dirichlet(np.ones(4), n).astype(np.float32))
+    q = colour_search.query_from_hex("#b22222")
+    exact = [h.item_id for h in colour_search._rank(pal, q, 10, None, ())]
+    monkeypatch.setattr(colour_search, "PREFILTER_OVER", 100)
+    assert [h.item_id for h in colour_search._rank(pal, q, 10, None, ())] == exact
