@@ -79,9 +79,12 @@ def colour_distances(query: ColourQuery, lab: np.ndarray, weights: np.ndarray,
 def euclidean_distances(query: ColourQuery, lab: np.ndarray, weights: np.ndarray,
                         min_share: float = MIN_SHARE) -> np.ndarray:
     """As :func:`colour_distances` with the Euclidean L*a*b* distance (CIE76): a cheap first pass."""
-    d = np.sqrt(((lab[:, None, :, :] - query.lab[None, :, None, :]) ** 2).sum(-1))  # (N, m, K)
-    d = np.where((weights >= min_share)[:, None, :], d, np.inf)
-    return (d.min(axis=2) * query.weights[None]).sum(axis=1).astype(np.float32)
+    n, k, _ = lab.shape
+    flat = np.asarray(lab, np.float32).reshape(-1, 3)
+    q = np.asarray(query.lab, np.float32)
+    d2 = (flat * flat).sum(1)[:, None] - 2 * flat @ q.T + (q * q).sum(1)[None]  # (N*K, m)
+    d2 = np.where((weights >= min_share).reshape(-1)[:, None], d2, np.inf).reshape(n, k, -1)
+    return (np.sqrt(np.maximum(d2.min(axis=1), 0)) * query.weights[None]).sum(axis=1).astype(np.float32)
 
 
 def _top(rows: np.ndarray, dist: np.ndarray, k: int) -> np.ndarray:
