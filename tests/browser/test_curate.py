@@ -3,6 +3,7 @@ galleries; thumbs-down a search result and see it leave."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -20,6 +21,14 @@ def _gallery_ids(duo, gallery: str) -> list[str]:
     return [a.get_attribute("href").split("?")[0].rsplit("/", 1)[-1] for a in links]
 
 
+def _by_id(duo, ident: dict[str, str]):
+    """The element of a pattern-matching id (Dash writes it as JSON with sorted keys)."""
+    text = json.dumps(ident, sort_keys=True, separators=(",", ":"))
+    element = duo.driver.execute_script("return document.getElementById(arguments[0])", text)
+    assert element is not None, f"no element {text}"
+    return element
+
+
 def test_keep_one_duplicate_and_the_other_leaves_the_galleries(atlas, app_workspace) -> None:
     ws = app_workspace
     graph = duplicates.workspace_graph(ws)
@@ -35,7 +44,7 @@ def test_keep_one_duplicate_and_the_other_leaves_the_galleries(atlas, app_worksp
 
         atlas.wait_for_page(url=atlas.server_url + f"/duplicates?threshold={threshold}")
         atlas.wait_for_element(f"#{ids.DUP_GROUPS} .item-card", timeout=30)
-        button = atlas.driver.find_element(By.ID, f'{{"item":"{keeper}","type":"{ids.DUP_KEEP_TYPE}"}}')
+        button = _by_id(atlas, {"item": keeper, "type": ids.DUP_KEEP_TYPE})
         atlas.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
         button.click()
         atlas.wait_for_contains_text("#" + ids.DUP_MESSAGE, "hid", timeout=20)
@@ -61,7 +70,7 @@ def test_thumbs_down_takes_the_result_away(atlas, app_workspace) -> None:
     atlas.wait_for_element(f"#{ids.SEARCH_GALLERY} .item-card", timeout=30)
     before = _gallery_ids(atlas, ids.SEARCH_GALLERY)
     first = before[0]
-    down = atlas.driver.find_element(By.ID, f'{{"item":"{first}","type":"{ids.SEARCH_VOTE_TYPE}","vote":"down"}}')
+    down = _by_id(atlas, {"item": first, "type": ids.SEARCH_VOTE_TYPE, "vote": "down"})
     atlas.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", down)
     down.click()
     atlas.wait_for_contains_text("#" + ids.SEARCH_SUMMARY, "1 👎", timeout=20)
