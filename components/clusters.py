@@ -10,7 +10,7 @@ from dash import dcc, html
 
 from components import clusterdata, ids, ui
 from components.auth import is_editor
-from components.data import catalog
+from components.data import catalog, visible
 from components.links import with_collection
 from core.annotations import Annotations
 from core.cluster.hierarchy import names_key
@@ -89,7 +89,7 @@ def member_order(ws: Workspace, c: int, run_id: str = "default") -> list[str]:
     item_ids = members["item_id"].tolist()
     reps = [i for i in tab.loc[tab["cluster"] == c, "representatives"].iloc[0] if i in set(item_ids)] if (tab["cluster"] == c).any() else []
     rest = [i for i in item_ids if i not in set(reps)]
-    return reps + rest
+    return visible(ws, reps + rest)
 
 
 def page_count(n: int, per_page: int = PER_PAGE) -> int:
@@ -188,7 +188,7 @@ def overview_card(ws: Workspace, row: dict[str, Any], level: int | None = None) 
         return _group_card(ws, row, level)
     conf = f"{row['mean_confidence']:.2f}" if row["mean_confidence"] is not None else "—"
     cat = catalog(ws)
-    thumbs = [ui.item_card(i, cat.label(i) or "unlabelled") for i in row["representatives"][:PREVIEW]]
+    thumbs = [ui.item_card(i, cat.label(i) or "unlabelled") for i in visible(ws, row["representatives"])[:PREVIEW]]
     return dbc.Card(
         [
             dbc.CardHeader(

@@ -104,3 +104,17 @@ def runs(ws: Workspace, kind: str) -> list[str]:
     """Run ids of artifacts ``<kind>/<run>`` present, ``default`` first."""
     names = [n.split("/", 1)[1] for n in ws.names(f"{kind}/")]
     return sorted(names, key=lambda r: (r != "default", r))
+
+
+def hidden_ids(ws: Workspace) -> frozenset[str]:
+    """Items hidden behind a kept duplicate (:mod:`core.hidden`): every gallery, result list
+    and the map leave them out."""
+    from core.hidden import hidden_ids as read
+
+    return read(ws.annotations_path)
+
+
+def visible(ws: Workspace, item_ids: list[str]) -> list[str]:
+    """``item_ids`` without the hidden ones, order kept."""
+    gone = hidden_ids(ws)
+    return [i for i in item_ids if i not in gone] if gone else list(item_ids)

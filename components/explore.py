@@ -21,6 +21,7 @@ from components import clusterdata, ids, map_view
 from components.data import catalog, projection
 from components.images import thumb_url
 from components.links import with_collection
+from core import hidden
 from core.annotations import MAX_EXAMPLES_PER_SIDE, Annotations
 from core.errors import StyleAtlasError
 from core.scratch import ScratchSpace
@@ -56,6 +57,7 @@ class MapKey:
     clusters: str | None
     clusters_version: int
     level: int | None = None  # the clustering's tree cut at this many groups; None: the fine clusters
+    hidden: str = ""  # core.hidden.fingerprint: hidden duplicates are left off the map
 
     def to_dict(self, color_by: str | None = None, view: map_view.Bounds | None = None) -> dict[str, Any]:
         """JSON for a ``dcc.Store`` (with the colouring and the view drawn, which fix the
@@ -91,6 +93,7 @@ def current_key(ws: Workspace, run_id: str = "default", clusters_run: str = "def
         clusters=crun,
         clusters_version=(ws.version(f"clusters/{crun}") or 0) if crun else 0,
         level=cut if (crun and cut < k) else None,
+        hidden=hidden.fingerprint(ws.annotations_path),
     )
 
 
@@ -113,6 +116,8 @@ def map_frame(key: MapKey) -> pd.DataFrame:
     """
     ws = Workspace(key.root, create=False)
     frame = projection(ws, key.projection).reset_index(drop=True)
+    if key.hidden:
+        frame = frame[~frame["item_id"].isin(hidden.hidden_ids(ws.annotations_path))].reset_index(drop=True)
     cat = catalog(ws)
     meta = cat.frame
     frame["label"] = (

@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components import clusterdata, ids, ui
-from components.data import catalog, is_item_id
+from components.data import catalog, hidden_ids, is_item_id
 from components.images import full_url
 from components.links import with_collection
 from components.neighbours import neighbours
@@ -131,7 +131,9 @@ def render(ws: Workspace | None, item_id: str) -> html.Div:
     meta = catalog(ws).row(item_id)
     title = str(meta.get("label") or "Unlabelled photo")
     cluster = item_cluster(ws, item_id)
-    near, source = neighbours(ws, item_id, k=12)
+    gone = hidden_ids(ws)
+    near, source = neighbours(ws, item_id, k=12 + min(len(gone), 12))
+    near = [(n, s) for n, s in near if n not in gone][:12]
     cat = catalog(ws)
     info = _details_table(meta)
     cluster_block = _cluster_block(cluster)

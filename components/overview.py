@@ -11,7 +11,7 @@ import numpy as np
 from dash import dcc, html
 
 from components import ids, ui
-from components.data import catalog, versions
+from components.data import catalog, hidden_ids, versions
 from core import pipeline
 from core.workspace import Workspace, build_command
 
@@ -69,8 +69,11 @@ def summarise(ws: Workspace | None, path: str | Path) -> Summary:
     if len(cat):
         rng = np.random.default_rng(0)
         pick = rng.choice(len(cat), size=min(SAMPLE_SIZE, len(cat)), replace=False)
+        gone = hidden_ids(ws)
         for i in sorted(pick):
             item_id = str(cat.frame["item_id"].iat[int(i)])
+            if item_id in gone:
+                continue
             samples.append({"item_id": item_id, "label": cat.label(item_id) or "unlabelled"})
     return Summary(
         workspace=str(ws.root),

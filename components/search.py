@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from components.data import catalog, is_item_id
+from components.data import catalog, hidden_ids, is_item_id
 from core.errors import BusyError, InvalidImageError, InvalidInputError, StyleAtlasError
 from core.workspace import Workspace, build_command
 
@@ -221,10 +221,10 @@ def search(ws: Workspace, q: dict[str, Any], weights: dict[str, float] | None = 
     vector = np.asarray(q.get("vector") or [], dtype=np.float32)
     if vector.shape != (art.embeddings.shape[1],):
         raise SearchError("The query no longer matches the index (it was rebuilt); run the search again.")
-    exclude = q.get("item_id")
+    exclude = {q.get("item_id"), *hidden_ids(ws)} - {None}
     try:
         mine = _scratch_directions(ws, scratch)[0] if weights else {}
-        hits = art.search(vector, k, exclude=(exclude,) if exclude else (), shift=weights, extra=mine)
+        hits = art.search(vector, k, exclude=exclude, shift=weights, extra=mine)
     except InvalidInputError as exc:
         raise SearchError(str(exc)) from None
     cat = catalog(ws)

@@ -116,6 +116,8 @@ def steps(config: RunConfig | None = None) -> tuple[Step, ...]:
              lambda ws, c, p: serving(ws, progress=p), required=False),
         Step("projection", "map of features (UMAP)", "projection/default", "the 2-D map (Explore)",
              lambda ws, c, p: project(ws, features_name(c.backbone), "default", progress=p)),
+        Step("palette", "colour palettes", "palette/default", "the dominant colours of every piece (search by colour)",
+             lambda ws, c, p: palette(ws, progress=p), required=False),
         Step("projection_tuned", "map of tuned embedding (UMAP)", "projection/tuned", "the 2-D map of the tuned embedding",
              lambda ws, c, p: project(ws, "similarity/default", "tuned", progress=p), required=False, app=False),
     ]
@@ -182,6 +184,13 @@ def similarity(ws: Workspace, config: Any = None, run_id: str = "default", *, pr
     from core.similarity.step import train_similarity
 
     return train_similarity(ws, config, run_id=run_id, progress=progress)
+
+
+def palette(ws: Workspace, *, progress: Progress = None) -> dict[str, int]:
+    """The dominant colours of every item (k-means on thumbnails, background masked), as ``palette/default``."""
+    from core.palette import palette_workspace
+
+    return palette_workspace(ws, progress=progress)
 
 
 def project(ws: Workspace, source: str, run_id: str = "default", *, progress: Progress = None) -> str:

@@ -40,6 +40,7 @@ BUILD_COMMANDS = {
     "similarity": "python -m core similarity --workspace {ws} --id {run}",
     "projection": "python -m core project --workspace {ws} --id {run}",
     "serving": "python -m core serving --workspace {ws} --id {run}",
+    "palette": "python -m core palette --workspace {ws}",
 }
 
 

@@ -13,7 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import MATCH, Input, Output, State, callback, dcc, html
 
 from components import auth, clusterdata, clusters, ids, ui
-from components.data import open_workspace
+from components.data import open_workspace, visible
 from components.links import with_collection
 from core.workspace import Workspace
 
@@ -42,7 +42,7 @@ def _one_cluster(ws: Workspace, c: int) -> html.Div:
 
 def _novel(ws: Workspace) -> html.Div:
     assign = clusterdata.assignments(ws)
-    item_ids = [] if assign is None else assign[assign["novel"]].sort_values("confidence")["item_id"].tolist()
+    item_ids = [] if assign is None else visible(ws, assign[assign["novel"]].sort_values("confidence")["item_id"].tolist())
     body: Any = (
         ui.gallery(clusters.confidence_cards(ws, item_ids[:120]), id=ids.NOVEL_GALLERY)
         if item_ids

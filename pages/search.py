@@ -9,10 +9,11 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from components import auth, clusterdata, ids, ratelimit, search, ui
+from components import auth, clusterdata, ids, ratelimit, refine, search, ui
 from components.data import catalog, open_workspace
 from components.links import with_collection
 from components.settings import max_upload_bytes
+from core.errors import StyleAtlasError
 
 dash.register_page(__name__, path="/search", name="Search", title="Style Atlas · Search", nav_order=4)
 
@@ -38,6 +39,24 @@ def _query_panel() -> dbc.Card:
                         ],
                         size="sm",
                         class_name="mb-3",
+                    ),
+                    html.Div(
+                        [
+                            html.Div("…or search by colour", className="small fw-semibold mb-1"),
+                            dbc.InputGroup(
+                                [
+                                    dbc.Input(id=ids.SEARCH_COLOUR, type="color", value="#b22222",
+                                              style={"maxWidth": "4rem"}),
+                                    dbc.Button("Use colour", id=ids.SEARCH_COLOUR_GO, color="secondary", outline=True),
+                                    dbc.Button("Clear", id=ids.SEARCH_COLOUR_CLEAR, color="link"),
+                                ],
+                                size="sm",
+                            ),
+                            dcc.Upload(html.Div("or drop a swatch image", className="small"), id=ids.SEARCH_SWATCH,
+                                       accept="image/*", multiple=False, className="upload-zone upload-zone-small my-1"),
+                            html.Div(id=ids.SEARCH_COLOUR_VIEW, className="small text-muted"),
+                        ],
+                        className="mb-3",
                     ),
                     html.Div(id=ids.SEARCH_QUERY_VIEW),
                     dcc.Loading(html.Div(id=ids.SEARCH_QUERY_CLUSTER, className="small text-muted"), type="dot",
@@ -76,9 +95,32 @@ def _sliders(dirs: list[dict[str, Any]], problems: list[str]) -> dbc.Card:
     notes = [dbc.Alert(p, color="warning", class_name="small py-1 mb-1") for p in problems]
     return dbc.Card(
         [dbc.CardHeader(html.Span("Steer the results", className="fw-semibold")),
-         dbc.CardBody([*rows, *notes, html.Div(id=ids.SEARCH_PROMOTE_MESSAGE)])],
+         dbc.CardBody([*rows, *notes, html.Div(id=ids.SEARCH_PROMOTE_MESSAGE), _feedback_saver()])],
         class_name="shadow-sm",
         id=ids.SEARCH_DIRECTIONS,
+    )
+
+
+def _feedback_saver() -> html.Div:
+    """Save the thumbs of the results as a direction's examples."""
+    return html.Div(
+        [
+            html.Div("Save your 👍 / 👎 as a direction", className="small fw-semibold mt-2 mb-1"),
+            dbc.InputGroup([dbc.Input(id=ids.SEARCH_FEEDBACK_NAME, placeholder="direction name", maxLength=80),
+                            dbc.Button("Save", id=ids.SEARCH_FEEDBACK_SAVE, color="secondary", outline=True)],
+                           size="sm"),
+            html.Div(id=ids.SEARCH_FEEDBACK_MESSAGE, className="mt-1"),
+        ]
+    )
+
+
+def _vote_buttons(item_id: str, vote: str | None) -> html.Div:
+    return html.Div(
+        [dbc.Button("👍", id={"type": ids.SEARCH_VOTE_TYPE, "item": item_id, "vote": "up"}, size="sm",
+                    color="success", outline=vote != "up", class_name="py-0 px-1", title="More like this"),
+         dbc.Button("👎", id={"type": ids.SEARCH_VOTE_TYPE, "item": item_id, "vote": "down"}, size="sm",
+                    color="danger", outline=True, class_name="py-0 px-1", title="Less like this")],
+        className="d-flex gap-1 mt-1",
     )
 
 
@@ -116,6 +158,8 @@ def layout(item: str | None = None, **_query: Any) -> html.Div:
                 class_name="g-3",
             ),
             dcc.Store(id=ids.SEARCH_QUERY, data=initial),
+            dcc.Store(id=ids.SEARCH_MARKS, data=None),
+            dcc.Store(id=ids.SEARCH_COLOUR_QUERY, data=None),
         ],
         id=ids.PAGE_SEARCH,
     )
@@ -155,26 +199,33 @@ def _new_query(contents: str | None, _go: int | None, _submit: int | None, filen
     Output(ids.SEARCH_QUERY_VIEW, "children"),
     Input(ids.SEARCH_QUERY, "data"),
     Input({"type": ids.DIR_SLIDER_TYPE, "name": ALL}, "value"),
+    Input(ids.SEARCH_MARKS, "data"),
+    Input(ids.SEARCH_COLOUR_QUERY, "data"),
     State({"type": ids.DIR_SLIDER_TYPE, "name": ALL}, "id"),
 )
-def _results(q: dict[str, Any] | None, values: list[float | None], slider_ids: list[dict[str, str]]) -> tuple[Any, Any, Any]:
-    if not q:
-        return (ui.empty_state("No query yet", "Drop a photo, paste an address, or use “Find similar” on any item.",
-                               icon="⌕", id=ids.SEARCH_EMPTY), None, None)
+def _results(q: dict[str, Any] | None, values: list[float | None], marks: Any, colour: Any,
+             slider_ids: list[dict[str, str]]) -> tuple[Any, Any, Any]:
+    if not q and not colour:
+        return (ui.empty_state("No query yet", "Drop a photo, paste an address, pick a colour, or use “Find similar” "
+                               "on any item.", icon="⌕", id=ids.SEARCH_EMPTY), None, None)
     ws = open_workspace()
     if ws is None:
         return no_update, no_update, no_update
     t0 = time.perf_counter()
     weights = search.clean_weights([i["name"] for i in slider_ids], values)
     try:
-        results = search.search(ws, q, weights, scratch=auth.scratch_id())
+        results, notes = refine.results(ws, q, weights, marks, colour, scratch=auth.scratch_id())
     except search.SearchError as exc:
         return ui.alert(str(exc), "danger"), None, no_update
     ms = (time.perf_counter() - t0) * 1000
     cat = catalog(ws)
-    cards = [ui.item_card(r["item_id"], r["label"] or "unlabelled", badge=f"{r['score']:.2f}") for r in results]
+    cards = [ui.item_card(r["item_id"], r["label"] or "unlabelled",
+                          badge=f"ΔE {r['delta_e']:.1f}" if r["delta_e"] is not None and not q else f"{r['score']:.2f}",
+                          extra=_vote_buttons(r["item_id"], r["vote"]) if q else None)
+             for r in results]
     shift = ", ".join(f"{n} {w:+.1f}" for n, w in weights.items())
-    summary = f"{len(results)} results" + (f" shifted by {shift}" if shift else "") + f" · {ms:.0f} ms"
+    summary = (f"{len(results)} results" + (f" shifted by {shift}" if shift else "")
+               + "".join(f" · {n}" for n in notes) + f" · {ms:.0f} ms")
     view = html.Div(
         [
             html.Img(src=q.get("preview"), className="query-image mb-2", id=ids.SEARCH_QUERY_IMAGE) if q.get("preview") else None,
@@ -182,8 +233,68 @@ def _results(q: dict[str, Any] | None, values: list[float | None], slider_ids: l
             dcc.Link("Open item", href=with_collection(f"/item/{q['item_id']}"), className="small")
             if q.get("item_id") and q["item_id"] in cat else None,
         ]
-    )
+    ) if q else None
     return ui.gallery(cards, id=ids.SEARCH_GALLERY), summary, view
+
+
+@callback(
+    Output(ids.SEARCH_MARKS, "data"),
+    Input({"type": ids.SEARCH_VOTE_TYPE, "item": ALL, "vote": ALL}, "n_clicks"),
+    State(ids.SEARCH_MARKS, "data"),
+    State(ids.SEARCH_QUERY, "data"),
+    prevent_initial_call=True,
+)
+def _vote(clicks: list[int | None], marks: Any, q: dict[str, Any] | None) -> Any:
+    """A thumb on a result: the marks of this query (toggled); nothing is stored on the server."""
+    trigger = ctx.triggered_id
+    if not isinstance(trigger, dict) or not any(clicks) or not ctx.triggered or not ctx.triggered[0].get("value"):
+        return no_update
+    try:
+        return refine.toggle(marks, q, trigger.get("item"), trigger.get("vote"))
+    except StyleAtlasError:
+        return no_update
+
+
+@callback(
+    Output(ids.SEARCH_COLOUR_QUERY, "data"),
+    Output(ids.SEARCH_COLOUR_VIEW, "children"),
+    Input(ids.SEARCH_COLOUR_GO, "n_clicks"),
+    Input(ids.SEARCH_SWATCH, "contents"),
+    Input(ids.SEARCH_COLOUR_CLEAR, "n_clicks"),
+    State(ids.SEARCH_COLOUR, "value"),
+    prevent_initial_call=True,
+)
+def _colour(_go: int | None, swatch: str | None, _clear: int | None, value: str | None) -> tuple[Any, Any]:
+    if ctx.triggered_id == ids.SEARCH_COLOUR_CLEAR:
+        return None, None
+    try:
+        data = (refine.colour_from_upload(swatch, max_upload_bytes()) if ctx.triggered_id == ids.SEARCH_SWATCH
+                else refine.colour_from_hex(value))
+    except search.SearchError as exc:
+        return no_update, ui.alert(str(exc), "danger")
+    chips = [html.Span(style={"background": h, "display": "inline-block", "width": "1rem", "height": "1rem",
+                              "borderRadius": "3px", "marginRight": "3px", "verticalAlign": "middle"}) for h in data["hex"]]
+    return data, html.Span([*chips, " colour in the query"])
+
+
+@callback(
+    Output(ids.SEARCH_FEEDBACK_MESSAGE, "children"),
+    Input(ids.SEARCH_FEEDBACK_SAVE, "n_clicks"),
+    State(ids.SEARCH_FEEDBACK_NAME, "value"),
+    State(ids.SEARCH_MARKS, "data"),
+    State(ids.SEARCH_QUERY, "data"),
+    prevent_initial_call=True,
+)
+def _save_feedback(_n: int | None, name: str | None, marks: Any, q: dict[str, Any] | None) -> Any:
+    """Save the thumbs as a direction: shared for an editor, the visitor's scratch otherwise."""
+    ws = open_workspace()
+    if ws is None:
+        return ui.alert("The workspace is missing.", "danger")
+    editor = auth.is_editor()
+    if not editor and (refused := ratelimit.refusal("scratch")) is not None:
+        return ui.alert(refused, "warning")
+    message, colour = refine.save_direction(ws, name, marks, q, editor, auth.scratch_id(create=not editor))
+    return ui.alert(message, colour, id=ids.SEARCH_FEEDBACK_MESSAGE + "-alert")
 
 
 @callback(

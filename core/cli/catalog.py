@@ -83,6 +83,14 @@ def register(sub: Any) -> None:
     add_quiet(p)
     p.set_defaults(handler=cmd_project)
 
+    p = sub.add_parser("palette", help="compute the colour palettes (search by colour)",
+                       description="Compute a few dominant colours of every item from its thumbnail "
+                                   "(background masked) and store them as palette/default.")
+    add_workspace(p)
+    add_json(p)
+    add_quiet(p)
+    p.set_defaults(handler=cmd_palette)
+
     p = sub.add_parser("backbones", help="list the feature backbones", description="List the registered backbones.")
     add_json(p)
     p.set_defaults(handler=cmd_backbones)
@@ -177,6 +185,16 @@ def cmd_project(args: argparse.Namespace) -> int:
         print_json({"artifact": name, "version": ws.version(name), "source": args.source})
     else:
         print(f"{name} v{ws.version(name)} from {args.source}")
+    return 0
+
+
+def cmd_palette(args: argparse.Namespace) -> int:
+    ws = Workspace.open(args.workspace)
+    summary = pipeline.palette(ws, progress=progress_bar("palette", enabled=not (args.quiet or args.json)))
+    if args.json:
+        print_json({"artifact": "palette/default", "version": ws.version("palette/default"), **summary})
+    else:
+        print(f"palette/default v{ws.version('palette/default')}: {summary['n_items']} items")
     return 0
 
 

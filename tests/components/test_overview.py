@@ -68,8 +68,9 @@ def test_missing_artifacts_and_no_build_for_a_named_workspace(tmp_path: Path) ->
 def test_missing_steps_of_the_app_job(tiny_ws: Workspace) -> None:
     from components import jobs
 
-    # catalog, features and a map are there; clustering and similarity are not
-    assert [name for name, _ in jobs.missing_steps(tiny_ws)] == ["clusters/default", "similarity/default"]
+    # catalog, features and a map are there; clustering, similarity, serving and palettes are not
+    assert [name for name, _ in jobs.missing_steps(tiny_ws)] == ["clusters/default", "similarity/default", "serving/default",
+                                                                 "palette/default"]
 
 
 def test_no_job_without_features(tmp_path: Path) -> None:
