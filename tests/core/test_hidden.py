@@ -1,4 +1,5 @@
-"""Hidden duplicates: a reversible annotation, nothing deleted."""
+"""Hidden duplicates: a reversible annotation, nothing deleted (on SQLite and on a real
+PostgreSQL: ``backend``)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from core import hidden
 from core.errors import InvalidInputError
 
 
-def test_hide_and_unhide_round_trip(tmp_path):
-    db = tmp_path / "annotations.sqlite"
+def test_hide_and_unhide_round_trip(backend):
+    db = backend.path
     assert hidden.hidden_ids(db) == frozenset()
     assert hidden.hide_duplicates(db, "a", ["a", "b", "c"]) == 2  # the keeper is never hidden
     assert hidden.hidden_ids(db) == {"b", "c"}
@@ -20,8 +21,8 @@ def test_hide_and_unhide_round_trip(tmp_path):
     assert hidden.hidden_ids(db) == frozenset()
 
 
-def test_hiding_the_keeper_of_a_group_moves_the_group(tmp_path):
-    db = tmp_path / "annotations.sqlite"
+def test_hiding_the_keeper_of_a_group_moves_the_group(backend):
+    db = backend.path
     hidden.hide_duplicates(db, "a", ["b"])
     hidden.hide_duplicates(db, "c", ["a"])  # a is now a duplicate of c: b follows to c
     assert {k: set(v) for k, v in hidden.hidden_by_keeper(db).items()} == {"c": {"a", "b"}}
@@ -30,8 +31,8 @@ def test_hiding_the_keeper_of_a_group_moves_the_group(tmp_path):
     assert hidden.hidden_ids(db) == {"a", "c"}
 
 
-def test_bad_input_is_refused(tmp_path):
-    db = tmp_path / "annotations.sqlite"
+def test_bad_input_is_refused(backend):
+    db = backend.path
     with pytest.raises(InvalidInputError, match="besides the keeper"):
         hidden.hide_duplicates(db, "a", ["a"])
     with pytest.raises(InvalidInputError, match="one string"):
