@@ -27,7 +27,8 @@ from typing import Any
 
 DEFAULT_MEMORY_MB = 512
 MASTER_MB = 150  # the master with the preloaded app (PSS; the pages it shares with the workers counted once)
-WORKER_MB = 120  # each worker: its query models (ONNX Runtime, ~45 MB for lite0) and what the 20-user load adds
+WORKER_MB = 170  # each worker on the full demo: its query models (ONNX Runtime, ~45 MB for lite0) and what
+# the 20-user load adds (bench_memory on the 1,791-photo demo: 1 worker 314 MiB peak in all, 2 workers 468-490)
 HEADROOM = 0.88  # of the budget: 450 MB of a 512 MB dyno
 MAX_WORKERS = 4
 MALLOC_ARENAS = 2  # glibc malloc arenas (default 8 per core): each request thread otherwise grows its own

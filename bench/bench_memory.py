@@ -52,6 +52,8 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from components import ids  # noqa: E402 - the repo on the path first
+
 CONFIGS: dict[str, tuple[dict[str, str], list[str]]] = {
     "before": ({"STYLE_ATLAS_QUERY_ENGINE": "torch", "STYLE_ATLAS_PRELOAD": "0"},
                ["--workers", "2", "--threads", "4"]),
@@ -60,7 +62,7 @@ CONFIGS: dict[str, tuple[dict[str, str], list[str]]] = {
 }
 UPLOAD_KEY = "..search-query.data...search-message.children.."
 RESULTS_KEY = "..search-results.children...search-summary.children...search-query-view.children.."
-SLIDER_TYPE = "dir-slider"
+SLIDER_TYPE = ids.DIR_SLIDER_TYPE
 
 
 def pct(values: list[float], q: float) -> float:
@@ -180,7 +182,9 @@ def results_payload(q: dict[str, Any], weights: dict[str, float]) -> dict[str, A
         "outputs": [{"id": "search-results", "property": "children"}, {"id": "search-summary", "property": "children"},
                     {"id": "search-query-view", "property": "children"}],
         "inputs": [{"id": "search-query", "property": "data", "value": q},
-                   [{"id": s, "property": "value", "value": w} for s, w in zip(sliders, weights.values(), strict=True)]],
+                   [{"id": s, "property": "value", "value": w} for s, w in zip(sliders, weights.values(), strict=True)],
+                   {"id": ids.SEARCH_MARKS, "property": "data", "value": None},
+                   {"id": ids.SEARCH_COLOUR_QUERY, "property": "data", "value": None}],
         "state": [[{"id": s, "property": "id", "value": s} for s in sliders]],
         "changedPropIds": [json.dumps(sliders[0], sort_keys=True, separators=(",", ":")) + ".value"
                            if sliders else "search-query.data"],
