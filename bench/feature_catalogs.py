@@ -2,7 +2,8 @@
 
     nice -n 10 .venv/bin/python bench/feature_catalogs.py fashion-mnist --out /work/scratch/features --limit 2000
     nice -n 10 .venv/bin/python bench/feature_catalogs.py demo --out /work/scratch/features [--seed-from WS]
-    nice -n 10 .venv/bin/python bench/feature_catalogs.py csv --catalog PATH.csv --name cc0 --out /work/scratch/features
+    nice -n 10 .venv/bin/python bench/feature_catalogs.py csv --catalog PATH.csv --name cc0 --out /work/scratch/features \\
+        [--limit N] --seed-from /work/scratch/features/demo/ws
 
 Each catalog becomes ``OUT/<name>/ws``: ingested through the product's own path, embedded with
 lite0 (+ its 2×2 grid), lite2 (+ its 2×2 grid) and the colour histogram, no augmented views
@@ -68,9 +69,9 @@ def seed_cache(ws: Workspace, source: Workspace, cfg: EmbedConfig) -> int:
     return n
 
 
-def embed_all(ws: Workspace, n_views: int, seed_from: list[Path]) -> None:
-    """lite0, lite2 (each with its grid sibling) and the colour histogram, seeded first."""
-    for backbone in (*NETWORKS, COLOUR_BACKBONE):
+def embed_all(ws: Workspace, n_views: int, seed_from: list[Path], backbones: list[str]) -> None:
+    """``backbones`` (lite0 and lite2 give their grid siblings too), seeded first."""
+    for backbone in backbones:
         cfg = EmbedConfig(backbone=backbone, n_views=n_views if get_spec(backbone).takes_views else 0)
         for src in seed_from:
             seeded = seed_cache(ws, Workspace(src, create=False), cfg)
@@ -79,9 +80,12 @@ def embed_all(ws: Workspace, n_views: int, seed_from: list[Path]) -> None:
         print(f"{backbone}: {rep.computed} computed, {rep.cached} cached ({rep.runtime})", flush=True)
 
 
-def csv_catalog(catalog: Path, out: Path, unlabelled: list[str]) -> Path:
-    """A product catalog CSV (``path``, ``label``) written to ``out`` from ``catalog``."""
+def csv_catalog(catalog: Path, out: Path, unlabelled: list[str], limit: int | None = None) -> Path:
+    """A product catalog CSV (``path``, ``label``) written to ``out`` from ``catalog`` (a random
+    ``limit`` of its rows, seed 0, when given)."""
     table = pd.read_csv(catalog, dtype=str, keep_default_na=False)
+    if limit is not None and limit < len(table):
+        table = table.sample(n=limit, random_state=0).sort_index()
     if "path" not in table.columns:
         if "image" not in table.columns:
             raise SystemExit(f"{catalog}: needs a 'path' or an 'image' column")
@@ -103,25 +107,27 @@ def main() -> None:
     p.add_argument("--name", default=None, help="catalog folder name (default: which)")
     p.add_argument("--catalog", type=Path, default=None, help="csv: the catalog CSV")
     p.add_argument("--unlabelled", nargs="*", default=["Not sure", "Skip"])
-    p.add_argument("--limit", type=int, default=2000, help="fashion-mnist: first N test images")
+    p.add_argument("--limit", type=int, default=None,
+                   help="fashion-mnist: first N test images (default 2000); csv: N random rows (default all)")
     p.add_argument("--views", type=int, default=0)
     p.add_argument("--seed-from", type=Path, nargs="*", default=[])
+    p.add_argument("--backbones", nargs="*", default=[*NETWORKS, COLOUR_BACKBONE])
     args = p.parse_args()
     root = args.out / (args.name or args.which)
     ws = Workspace(root / "ws")
     if args.which == "fashion-mnist":
         from core.fashion_mnist import write_png_folder
 
-        source = write_png_folder(root / "png", limit=args.limit)
+        source = write_png_folder(root / "png", limit=args.limit or 2000)
     elif args.which == "demo":
         source = pipeline.DEMO_CATALOG
     else:
         if args.catalog is None:
             p.error("csv needs --catalog PATH")
-        source = csv_catalog(args.catalog, root, args.unlabelled)
+        source = csv_catalog(args.catalog, root, args.unlabelled, args.limit)
     rep = pipeline.ingest(ws, source, skip_missing=True)
     print(f"{root}: {len(ws.items())} items ({len(rep.skipped)} skipped)", flush=True)
-    embed_all(ws, args.views, args.seed_from)
+    embed_all(ws, args.views, args.seed_from, args.backbones)
 
 
 if __name__ == "__main__":
