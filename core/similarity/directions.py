@@ -214,6 +214,8 @@ def _with_views(X: np.ndarray, rows: np.ndarray, views: ViewsOf | None) -> np.nd
     if views is None:
         return own
     v = np.asarray(views(rows), dtype=np.float32)
+    if v.ndim == 3 and v.shape[:2] == (len(rows), 0):  # these items have no views
+        return own
     if v.ndim != 3 or v.shape[0] != len(rows) or v.shape[2] != X.shape[1]:
         raise InvalidInputError(f"views must be ({len(rows)}, V, {X.shape[1]}); got {v.shape}")
     return np.concatenate([own, v], axis=1)
