@@ -65,7 +65,7 @@ def embed_combined(ws: Workspace, backbone: str, *, config: EmbedConfig | None =
     reports = [embed(ws, n, config=config, progress=progress) for n in networks]
     write_combined(ws, spec)
     return EmbedReport(backbone, computed=max(r.computed for r in reports), cached=min(r.cached for r in reports),
-                       total=reports[0].total, siblings=networks, runtime=reports[0].runtime)
+                       total=reports[0].total, runtime=reports[0].runtime)
 
 
 @dataclass(frozen=True)
