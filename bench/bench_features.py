@@ -88,6 +88,7 @@ def main() -> None:
     p.add_argument("--options", nargs="*", default=list(OPTIONS), help="feature options (default: all)")
     p.add_argument("--loop-options", nargs="*", default=None,
                    help="options also clustered by the product's loop (default: all; [] for none)")
+    p.add_argument("--skip-kmeans", action="store_true", help="the product's loop only (runs split over processes)")
     args = p.parse_args()
     loop_options = args.options if args.loop_options is None else args.loop_options
     print("| catalog | features | dim | k-means NMI | k-means ACC | product NMI | product ACC | seconds |")
@@ -100,7 +101,8 @@ def main() -> None:
         for opt in args.options:
             t0 = time.perf_counter()
             X = features(ws, OPTIONS[opt])
-            km = np.array([scores(y, kmeans_labels(X, k, s)) for s in range(args.seeds)]).mean(0)
+            km = (np.array([scores(y, kmeans_labels(X, k, s)) for s in range(args.seeds)]).mean(0)
+                  if not args.skip_kmeans else (np.nan, np.nan))
             loop = (np.array([scores(y, loop_labels(X, k, s)) for s in range(args.seeds)]).mean(0)
                     if opt in loop_options else (np.nan, np.nan))
             print(f"| {name} (N={len(X)}, k={k}) | {opt} | {X.shape[1]} | {km[0]:.4f} | {km[1]:.4f} | "
