@@ -1,6 +1,6 @@
 """Which features the clustering should run on: frozen grids, combined grids, colour; one run.
 
-    nice -n 10 .venv/bin/python bench/bench_features.py \\
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python bench/bench_features.py \\
         --catalog fmnist=/work/scratch/features/fashion-mnist/ws \\
         --catalog demo=/work/scratch/features/demo/ws \\
         --catalog cc0=/work/scratch/features/cc0/ws        # workspaces from bench/feature_catalogs.py
