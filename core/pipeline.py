@@ -45,10 +45,27 @@ def embed(ws: Workspace, backbone: str = DEFAULT_BACKBONE, *, config: EmbedConfi
           progress: Progress = None) -> EmbedReport:
     """Compute (or take from the cache) the features of every item with ``backbone``, and of
     its siblings (``efficientnet-lite0`` also gives the 2×2-grid features clustering uses)."""
+    spec = get_spec(backbone)
+    if spec.is_combined:
+        return embed_combined(ws, backbone, config=config, progress=progress)
     cfg = replace(config or EmbedConfig(), backbone=backbone)
-    if not get_spec(backbone).takes_views:
+    if not spec.takes_views:
         cfg = replace(cfg, n_views=0)
     return embed_workspace(ws, cfg, progress=progress, also=siblings(backbone))
+
+
+def embed_combined(ws: Workspace, backbone: str, *, config: EmbedConfig | None = None,
+                   progress: Progress = None) -> EmbedReport:
+    """A combined backbone (``BackboneSpec.parts``): embed each part's network (cached), then
+    write ``features/<backbone>`` from the parts' artifacts (:mod:`core.embed.combined`)."""
+    from core.embed.combined import write_combined
+
+    spec = get_spec(backbone)
+    networks = list(dict.fromkeys(get_spec(p).network or p for p, _ in spec.parts))
+    reports = [embed(ws, n, config=config, progress=progress) for n in networks]
+    write_combined(ws, spec)
+    return EmbedReport(backbone, computed=max(r.computed for r in reports), cached=min(r.cached for r in reports),
+                       total=reports[0].total, runtime=reports[0].runtime)
 
 
 @dataclass(frozen=True)

@@ -254,7 +254,8 @@ def scratch_directions(ws: Workspace, scratch_id: str, run_id: str = "default") 
     for ex in found:
         try:
             out[SCRATCH_PREFIX + ex.name] = from_examples(ex.name, art.embeddings, art.ids, list(ex.positive_ids),
-                                                          list(ex.negative_ids), origin=f"annotations:{SOURCE}")
+                                                          list(ex.negative_ids), origin=f"annotations:{SOURCE}",
+                                                          views=art.views_of)
         except InvalidInputError as exc:
             problems.append(f"{ex.name} (yours): {exc}")
     return out, problems

@@ -20,6 +20,8 @@ SIMILARITY_OPTIONS: dict[str, Option | str] = {
     "batch_size": "--batch-size",
     "random_state": "--seed",
     "target_recall": Option("--target-recall", "recall@10 the index must reach"),
+    "direction_views": Option("--direction-views", "directions from examples add each example's augmented "
+                                                   "views to its side"),
     "serve": Option("--serve", "served space: auto (the tuned embedding only where it beats the frozen features "
                                "on held-out checks), tuned or frozen"),
 }

@@ -10,7 +10,7 @@ from PIL import Image
 from core.embed.extractor import FeatureExtractor, topk
 from core.embed.preprocess import preprocess
 from core.embed.runtime import AUTO
-from core.embed.spec import DEFAULT_BACKBONE, get_spec
+from core.embed.spec import DEFAULT_BACKBONE, BackboneSpec, get_spec
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ def embed_pil(images: list[Image.Image], backbone: str = DEFAULT_BACKBONE, also:
     import torch
 
     spec = get_spec(backbone)
+    if spec.is_combined:
+        return _embed_combined(images, spec, runtime)
     others = [get_spec(b) for b in dict.fromkeys(also) if b != backbone]
     others = [o for o in others if spec.shares_pass_with(o)]
     if not images:
@@ -44,3 +46,22 @@ def embed_pil(images: list[Image.Image], backbone: str = DEFAULT_BACKBONE, also:
         tk_i, tk_p = topk(probs.numpy())
     siblings = {o.name: f.numpy().astype(np.float32) for o, f in zip(others, feats[1:])}
     return EmbedOutput(feats[0].numpy().astype(np.float32), tk_i, tk_p, siblings)
+
+
+def _embed_combined(images: list[Image.Image], spec: BackboneSpec, runtime: str) -> EmbedOutput:
+    """A combined backbone's features (n, D): each part embedded (one pass per network), then
+    normalised per block and put side by side as :mod:`core.embed.combined` does for the catalog."""
+    from core.embed.combined import combine, part_specs
+
+    parts = part_specs(spec)
+    blocks: dict[str, np.ndarray] = {}
+    first: EmbedOutput | None = None
+    for part, _ in parts:
+        if part.name in blocks:
+            continue
+        out = embed_pil(images, part.name, also=tuple(p.name for p, _ in parts), runtime=runtime)
+        blocks.update({part.name: out.features, **out.siblings})
+        if first is None and out.topk_idx is not None:
+            first = out
+    feats = combine([blocks[p.name] for p, _ in parts], [p for p, _ in parts], [w for _, w in parts])
+    return EmbedOutput(feats, None if first is None else first.topk_idx, None if first is None else first.topk_prob)

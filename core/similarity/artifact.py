@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -22,7 +22,8 @@ import numpy as np
 
 from core.errors import InvalidInputError
 from core.similarity.config import SimilarityConfig
-from core.similarity.directions import Direction, check_weights, from_examples, load_directions
+from core.similarity.directions import Direction, ViewsOf, check_weights, from_examples, load_directions
+from core.similarity.example_views import ServedViews
 from core.similarity.index import AnnIndex
 from core.similarity.served import FrozenEmbedder
 from core.similarity.steering import CANDIDATES_PER_RESULT, steered_rows
@@ -64,6 +65,9 @@ class SimilarityArtifact:
     directions: dict[str, Direction]
     evaluation: dict[str, Any]
     annotations_path: Path | None = None
+    # views(rows): the rows' augmented views in the served space, which directions from examples
+    # add to their examples (None: examples alone; see SimilarityConfig.direction_views)
+    views_of: ViewsOf | None = field(default=None, compare=False, repr=False)
     # saved directions built from the annotations, by their directions version (latest only)
     _saved: dict[tuple[str, int], tuple[dict[str, Direction], tuple[str, ...]]] = field(
         default_factory=dict, compare=False, repr=False)
@@ -123,7 +127,8 @@ class SimilarityArtifact:
             for ex in repo.direction_examples():
                 try:
                     built[ex.name] = from_examples(ex.name, self.embeddings, self.ids, list(ex.positive_ids),
-                                                   list(ex.negative_ids), origin=f"annotations:{ex.source}")
+                                                   list(ex.negative_ids), origin=f"annotations:{ex.source}",
+                                                   views=self.views_of)
                 except InvalidInputError as exc:
                     problems.append(f"{ex.name}: {exc}")
             cached = (built, tuple(problems))
@@ -196,8 +201,12 @@ def load_similarity(ws: Workspace, run_id: str = "default") -> SimilarityArtifac
         raise InvalidInputError(f"index of {name} does not row the same items as its embeddings; "
                                 f"rebuild it with `python -m core similarity --workspace {ws.root} --id {run_id}`")
     evaluation = json.loads((path / "evaluation.json").read_text()) if (path / "evaluation.json").exists() else {}
-    return SimilarityArtifact(name, version, path, dict(ws.record(name)["config"]),  # type: ignore[index]
-                              ids, emb, index, load_directions(path), evaluation, Path(ws.annotations_path))
+    config = dict(ws.record(name)["config"])  # type: ignore[index]
+    art = SimilarityArtifact(name, version, path, config, ids, emb, index, load_directions(path), evaluation,
+                             Path(ws.annotations_path))
+    if not config.get("direction_views", False):  # artifacts from before the option: examples alone
+        return art
+    return replace(art, views_of=ServedViews(ws.root, art.backbone, ids, art.embedder))
 
 
 class LazyEmbedder:

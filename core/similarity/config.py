@@ -51,6 +51,10 @@ class SimilarityConfig:
     n_trees: int | None = None  # None (with search_k None): chosen by measurement
     search_k: int | None = None
     shipped_directions: str | None = str(SHIPPED_DIRECTIONS)  # example sets file, or None
+    # directions from examples add each example's cached augmented views to its side's mean. Off
+    # until bench/bench_steering.py shows it helps on a real catalog (it does on a planted one:
+    # tests/core/similarity/test_directions.py); the run of this session did not finish
+    direction_views: bool = False
     serve: Serve = "auto"  # served space: "auto" (tuned only where it beats frozen), "tuned" or "frozen"
     # the frozen-vs-tuned evaluation's queries: at most this many (a seeded sample), as exact
     # search costs queries x catalog (all 200,000 items as queries: hours; 5,000: seconds)

@@ -13,7 +13,7 @@ A shifted query is ``normalise(q + sum_i w_i d_i)``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 MIN_EXAMPLES = 3
+ViewsOf = Callable[[np.ndarray], np.ndarray]
+"""``views(rows)`` → (len(rows), V, d): the augmented views' embeddings of catalog rows."""
 JSON_FILE = "directions.json"
 NPY_FILE = "directions.npy"
 
@@ -157,6 +159,7 @@ def from_examples(
     positive_ids: Sequence[str],
     negative_ids: Sequence[str],
     origin: str = "examples",
+    views: ViewsOf | None = None,
 ) -> Direction:
     """Direction from two sets of item ids chosen by a person (difference of means).
 
@@ -167,6 +170,10 @@ def from_examples(
     ids : (N,) item ids.
     positive_ids, negative_ids : >= 3 item ids each, on the side with / without the look.
     origin : where the sets came from (recorded in the provenance).
+    views : ``views(rows)`` → (len(rows), V, d) embeddings of those rows' augmented views in
+        the same space, or None. With views, every example brings its V views to its side's
+        mean (few examples: a steadier direction, see bench/bench_steering.py), and the
+        leave-one-out leaves an example out with its views.
 
     The direction's calibrated probability (:func:`core.similarity.steering.probability`) is a
     logistic fit on the same leave-one-out scores. The reliability is a leave-one-out ROC AUC:
@@ -188,15 +195,30 @@ def from_examples(
     if unknown:
         raise InvalidInputError(f"direction {name!r}: {len(unknown)} example id(s) are not in the catalog, "
                                 f"e.g. {', '.join(unknown[:3])}")
-    P, N = X[[row[i] for i in pos]], X[[row[i] for i in neg]]
-    vec = _unit(P.mean(axis=0) - N.mean(axis=0), f"direction {name!r}")
+    p_rows, n_rows = np.array([row[i] for i in pos]), np.array([row[i] for i in neg])
+    P, N = _with_views(X, p_rows, views), _with_views(X, n_rows, views)
+    mp, mn = P.reshape(-1, X.shape[1]).mean(axis=0), N.reshape(-1, X.shape[1]).mean(axis=0)
+    vec = _unit(mp - mn, f"direction {name!r}")
     pos_s, neg_s = leave_one_out_scores(P, N, f"direction {name!r}")
     auc = _auc(pos_s, neg_s)
     prov = {"n_positive": len(pos), "n_negative": len(neg), "auc": round(auc, 4), "auc_kind": "leave-one-out",
-            "reliability": reliability(auc), "offset": float((P.mean(axis=0) + N.mean(axis=0)) / 2 @ vec),
+            "reliability": reliability(auc), "offset": float((mp + mn) / 2 @ vec),
             **calibrate(np.asarray(pos_s), np.asarray(neg_s)), "origin": origin, "created": _now(),
-            "positive_ids": pos, "negative_ids": neg}
+            "n_views": int(P.shape[1] - 1), "positive_ids": pos, "negative_ids": neg}
     return Direction(name, vec, "examples", prov)
+
+
+def _with_views(X: np.ndarray, rows: np.ndarray, views: ViewsOf | None) -> np.ndarray:
+    """(m, 1 + V, d): each example row of ``X`` followed by its V views (V = 0 without ``views``)."""
+    own = X[rows][:, None]
+    if views is None:
+        return own
+    v = np.asarray(views(rows), dtype=np.float32)
+    if v.ndim == 3 and v.shape[:2] == (len(rows), 0):  # these items have no views
+        return own
+    if v.ndim != 3 or v.shape[0] != len(rows) or v.shape[2] != X.shape[1]:
+        raise InvalidInputError(f"views must be ({len(rows)}, V, {X.shape[1]}); got {v.shape}")
+    return np.concatenate([own, v], axis=1)
 
 
 def leave_one_out_scores(P: np.ndarray, N: np.ndarray, what: str = "direction") -> tuple[np.ndarray, np.ndarray]:
@@ -205,16 +227,21 @@ def leave_one_out_scores(P: np.ndarray, N: np.ndarray, what: str = "direction") 
 
     Parameters
     ----------
-    P : (p, d) positive examples, p >= 2.
-    N : (n, d) negative examples, n >= 2.
+    P : (p, d) positive examples, p >= 2; or (p, 1 + V, d): each example with its V views,
+        left out together (the example itself, ``P[:, 0]``, is scored).
+    N : (n, d) negative examples, n >= 2; or (n, 1 + V, d), likewise.
 
     Returns
     -------
-    pos_scores : (p,) float64; ``pos_scores[j]`` uses the mean of the other p - 1 positives,
-        ``(sum(P) - P[j]) / (p - 1)``, and the mean of all negatives.
+    pos_scores : (p,) float64; ``pos_scores[j]`` uses the mean of the other p - 1 positives
+        (with their views), ``(sum(P) - P[j]) / (p - 1)``, and the mean of all negatives.
     neg_scores : (n,) float64, likewise.
     """
     P64, N64 = np.asarray(P, dtype=np.float64), np.asarray(N, dtype=np.float64)
+    if P64.ndim == 3:  # groups of (1 + V) rows: means over groups of group means (equal sizes)
+        P64, N64, Px, Nx = P64.mean(axis=1), N64.mean(axis=1), P64[:, 0], N64[:, 0]
+    else:
+        Px, Nx = P64, N64
     mp, mn = P64.mean(axis=0), N64.mean(axis=0)
 
     def scores(x: np.ndarray, own_left_out: np.ndarray, other: np.ndarray, sign: float) -> np.ndarray:
@@ -225,8 +252,8 @@ def leave_one_out_scores(P: np.ndarray, N: np.ndarray, what: str = "direction") 
         return np.einsum("ij,ij->i", x - (own_left_out + other) / 2, d) / norms
 
     p, n = len(P64), len(N64)
-    pos_s = scores(P64, (P64.sum(axis=0) - P64) / (p - 1), mn, 1.0)
-    neg_s = scores(N64, (N64.sum(axis=0) - N64) / (n - 1), mp, -1.0)
+    pos_s = scores(Px, (P64.sum(axis=0) - P64) / (p - 1), mn, 1.0)
+    neg_s = scores(Nx, (N64.sum(axis=0) - N64) / (n - 1), mp, -1.0)
     return pos_s, neg_s
 
 

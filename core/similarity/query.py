@@ -91,7 +91,8 @@ def build_direction(
     from core.annotations import Annotations
 
     art, _ = loaded(ws, run_id)
-    direction = from_examples(name, art.embeddings, art.ids, positive_ids, negative_ids, origin=f"annotations:{source}")
+    direction = from_examples(name, art.embeddings, art.ids, positive_ids, negative_ids, origin=f"annotations:{source}",
+                              views=art.views_of)
     Annotations(ws.annotations_path).save_direction_examples(name, positive_ids, negative_ids, source)
     return direction
 

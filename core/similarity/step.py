@@ -37,7 +37,14 @@ from core.errors import InvalidInputError
 from core.progress import Progress
 from core.similarity.artifact import artifact_name
 from core.similarity.config import GROUP_COLUMNS, SERVE_CHOICES, SimilarityConfig
-from core.similarity.directions import Direction, from_attribute, from_examples, hex_luminance, save_directions
+from core.similarity.directions import (
+    Direction,
+    ViewsOf,
+    from_attribute,
+    from_examples,
+    hex_luminance,
+    save_directions,
+)
 from core.similarity.estimator import TripletEmbedder
 from core.similarity.index import build_measured
 from core.similarity.retrieval import l2_normalise, present, retrieval_metrics
@@ -72,8 +79,10 @@ def _groups(items: pd.DataFrame, column: str | None) -> tuple[np.ndarray | None,
     return None, None
 
 
-def shipped_directions(path: str | Path, embeddings: np.ndarray, ids: np.ndarray) -> tuple[list[Direction], list[str]]:
-    """Directions from a shipped example-sets file, for the examples present in the catalog.
+def shipped_directions(path: str | Path, embeddings: np.ndarray, ids: np.ndarray,
+                       views: ViewsOf | None = None) -> tuple[list[Direction], list[str]]:
+    """Directions from a shipped example-sets file, for the examples present in the catalog
+    (``views``: their augmented views in the same space, see ``from_examples``).
 
     Returns the directions and a note for each one skipped (too few of its items present).
     """
@@ -87,7 +96,7 @@ def shipped_directions(path: str | Path, embeddings: np.ndarray, ids: np.ndarray
         pos = [e["item_id"] for e in d["positive"] if e["item_id"] in in_catalog]
         neg = [e["item_id"] for e in d["negative"] if e["item_id"] in in_catalog]
         try:
-            direction = from_examples(d["name"], embeddings, ids, pos, neg, origin=p.name)
+            direction = from_examples(d["name"], embeddings, ids, pos, neg, origin=p.name, views=views)
         except InvalidInputError as exc:
             notes.append(f"{d['name']}: skipped ({exc})")
             continue
@@ -184,8 +193,9 @@ def train_similarity(
 
     est = TripletEmbedder.from_config(cfg).fit(features, views, groups, labels, progress=progress)
     tuned = est.transform(features)
-    evaluation = _evaluate(features, views, tuned, None if views is None else est.transform(views),
-                           est.validation_idx_, labels, groups, cfg.max_eval_queries, cfg.random_state)
+    tuned_views = None if views is None else est.transform(views)
+    evaluation = _evaluate(features, views, tuned, tuned_views, est.validation_idx_, labels, groups,
+                           cfg.max_eval_queries, cfg.random_state)
     # the served space: the tuned embedding where it won the held-out comparison, else frozen
     if cfg.serve != "auto":
         evaluation["served"] = {**evaluation["served"], "space": cfg.serve,
@@ -198,8 +208,11 @@ def train_similarity(
     version = _next_version(ws, name)
     index = build_measured(emb, ids, cfg.target_recall, cfg.random_state, version,
                            n_trees=cfg.n_trees, search_k=cfg.search_k)
+    emb_views = None
+    if cfg.direction_views and views is not None:
+        emb_views = tuned_views if evaluation["served"]["space"] == "tuned" else l2_normalise(views)
     directions, notes = ([], []) if cfg.shipped_directions is None else shipped_directions(
-        cfg.shipped_directions, emb, ids)
+        cfg.shipped_directions, emb, ids, None if emb_views is None else lambda rows: emb_views[rows])
     if "dominant_colour" in items.columns:
         bright = brighter_direction(emb, items["dominant_colour"], cfg.random_state)
         if bright is not None:

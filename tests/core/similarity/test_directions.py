@@ -159,3 +159,64 @@ def test_leave_one_out_of_identical_sides_is_a_clear_error() -> None:
     same = np.ones((3, 4))
     with pytest.raises(InvalidInputError, match="indistinguishable"):
         leave_one_out_scores(same, same)
+
+
+# -- few examples, augmented with their views ------------------------------------------------
+def planted_views(n: int = 300, d: int = 24, n_views: int = 4, seed: int = 0):
+    """Items whose true position ``Z`` moves along ``axis`` with the attribute; the catalog row
+    and each augmented view are that position plus independent view noise (a photo is one view)."""
+    rng = np.random.default_rng(seed)
+    axis = np.zeros(d)
+    axis[0] = 1.0
+    y = rng.random(n) < 0.4
+    Z = rng.normal(size=(n, d)) * 0.3 + np.outer(y * 1.0, axis)
+    X = (Z + rng.normal(size=(n, d)) * 0.8).astype(np.float32)
+    V = (Z[:, None] + rng.normal(size=(n, n_views, d)) * 0.8).astype(np.float32)
+    return X, V, y, np.array([f"{i:016x}" for i in range(n)]), axis
+
+
+def test_views_steady_a_direction_from_few_examples() -> None:
+    """On a planted catalog, 5 examples a side with their views find the attribute's axis
+    better than the 5 examples alone, in every draw on average and in most draws."""
+    X, V, y, ids, axis = planted_views()
+    plain, with_views = [], []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        pos, neg = list(rng.choice(ids[y], 5, replace=False)), list(rng.choice(ids[~y], 5, replace=False))
+        plain.append(from_examples("a", X, ids, pos, neg).vector @ axis)
+        with_views.append(from_examples("a", X, ids, pos, neg, views=lambda rows: V[rows]).vector @ axis)
+    plain, with_views = np.asarray(plain), np.asarray(with_views)
+    assert with_views.mean() > plain.mean() + 0.1
+    assert (with_views > plain).mean() >= 0.8
+
+
+def test_views_are_not_examples() -> None:
+    """Views never make up for missing examples: fewer than 3 a side is still refused."""
+    X, V, y, ids, _ = planted_views()
+    with pytest.raises(InvalidInputError, match="needs at least 3 positive and 3 negative.*got 2 positive"):
+        from_examples("a", X, ids, list(ids[y][:2]), list(ids[~y][:5]), views=lambda rows: V[rows])
+
+
+def test_views_of_the_wrong_shape_are_a_clear_error() -> None:
+    X, V, y, ids, _ = planted_views()
+    with pytest.raises(InvalidInputError, match=r"views must be \(3, V, 24\)"):
+        from_examples("a", X, ids, list(ids[y][:3]), list(ids[~y][:3]), views=lambda rows: V[rows, :, :5])
+
+
+def test_leave_one_out_leaves_an_example_out_with_its_views() -> None:
+    """Grouped closed form equals rebuilding the direction without the example and its views."""
+    from core.similarity.directions import leave_one_out_scores
+
+    rng = np.random.default_rng(4)
+    P, N = rng.normal(size=(4, 3, 6)) + 0.5, rng.normal(size=(5, 3, 6))
+
+    def score(x, mp, mn):
+        d = mp - mn
+        return float((x - (mp + mn) / 2) @ (d / np.linalg.norm(d)))
+
+    flat = lambda a: a.reshape(-1, a.shape[-1])  # noqa: E731
+    want_pos = [score(P[j, 0], flat(np.delete(P, j, axis=0)).mean(0), flat(N).mean(0)) for j in range(4)]
+    want_neg = [score(N[j, 0], flat(P).mean(0), flat(np.delete(N, j, axis=0)).mean(0)) for j in range(5)]
+    got_pos, got_neg = leave_one_out_scores(P, N)
+    np.testing.assert_allclose(got_pos, want_pos, atol=1e-9)
+    np.testing.assert_allclose(got_neg, want_neg, atol=1e-9)
