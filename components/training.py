@@ -75,8 +75,12 @@ def chart_grid(history: pd.DataFrame, charts: tuple[tuple[tuple[str, ...], str, 
 
 
 def history_table(history: pd.DataFrame, table_id: str) -> dbc.Table:
-    """The history as a table (nested columns left out, numbers rounded)."""
-    frame = history[[c for c in history.columns if c not in TABLE_SKIP]].copy()
+    """The history as a table (nested columns left out: any whose cells hold lists or dicts, such
+    as the growth's split tests; numbers rounded)."""
+    def nested(column: str) -> bool:
+        return bool(history[column].map(lambda v: isinstance(v, (list, dict, tuple))).any())
+
+    frame = history[[c for c in history.columns if c not in TABLE_SKIP and not nested(c)]].copy()
     for c in frame.columns:
         if pd.api.types.is_float_dtype(frame[c]):
             frame[c] = frame[c].round(4)

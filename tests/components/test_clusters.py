@@ -162,3 +162,12 @@ def test_bad_granularity(tiny_clustered_ws: Workspace) -> None:
     assert clusterdata.parse_level("1", k) == 1
     with pytest.raises(InvalidInputError, match="granularity"):
         clusterdata.level_groups(ws, k + 1)
+
+
+def test_history_table_leaves_nested_columns_out() -> None:
+    import pandas as pd
+
+    hist = pd.DataFrame({"epoch": [0, 1], "k_after": [3, 4],
+                         "split_tests": [[], [{"cluster": 1, "accepted": True, "statistic": 0.9}]]})
+    text = _text(training.history_table(hist, "t").children[0])
+    assert "k after" in text and "split tests" not in text  # a dict in a cell would crash React
