@@ -138,6 +138,7 @@ DIR_PROMOTE_TYPE = "dir-promote"
 DIR_SLIDER_TYPE = "dir-slider"
 ITEM_CARD_TYPE = "item-card"
 COLLECTION_OPEN_TYPE = "collection-open"
+NAV_LINK_TYPE = "nav-link"  # {"type": NAV_LINK_TYPE, "path": the page's path}: one navbar link per page
 SIMILARITY_HISTORY = "similarity-history"
 
 # search refinements (thumbs, colour) and the Duplicates page
