@@ -154,7 +154,8 @@ def test_rename_through_its_callback_keeps_the_slug_and_is_editor_only(home: Pat
 
 
 def _import(c, slug: str, contents: list[str], names: list[str]):
-    return post_callback(c, [("collection-message-slot", "children")], [("collection-import", "n_clicks", 1)],
+    return post_callback(c, [("collection-message-slot", "children"), ("build-poll", "disabled")],
+                         [("collection-import", "n_clicks", 1)],
                          [("collection-import-upload", "contents", contents), ("collection-import-upload", "filename", names),
                           ("collection-import-urls", "value", ""), ("collection-import-folder", "value", "")],
                          query=f"?c={slug}")
