@@ -40,10 +40,17 @@ def import_zip(duo, archive: Path, added: int) -> None:
     """Drop ``archive`` on the Collections page, press Import, watch the job run to its end."""
     duo.find_element(f"#{ids.COLLECTION_IMPORT_UPLOAD} input[type=file]").send_keys(str(archive))
     duo.wait_for_contains_text("#" + ids.COLLECTION_IMPORT_FILES, "1 file(s) chosen", timeout=20)
-    duo.find_element("#" + ids.COLLECTION_IMPORT).click()
+    click(duo, "#" + ids.COLLECTION_IMPORT)
     duo.wait_for_element(f"{STATUS}-job[data-state=running]", timeout=120)  # the progress, as it goes
     duo.wait_for_element(f"{STATUS}-job[data-state=done]", timeout=900)
     duo.wait_for_contains_text(f"{STATUS}-summary", f"added {added},", timeout=20)
+
+
+def click(duo, selector: str, timeout: float = 30) -> None:
+    """Click ``selector`` once it is there, scrolled to the middle of the window first."""
+    el = duo.wait_for_element(selector, timeout=timeout)
+    duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", el)
+    el.click()
 
 
 def map_points(duo, url: str) -> int:
@@ -66,13 +73,14 @@ def test_a_collection_from_a_zip_grows_reclusters_and_shares(dash_duo, browser_w
     monkeypatch.setenv(collections.HOME_ENV, str(home))
     monkeypatch.delenv(collections.WORKSPACE_ENV, raising=False)
     dash_duo.start_server(app)
+    dash_duo.driver.set_window_size(1400, 1000)
     base = dash_duo.server_url
     labelled = [r for r in demo_rows() if r["label"]]
 
     # create a collection, import 30 photos with their labels: an import job builds it
     dash_duo.driver.get(f"{base}/collections?c=demo")
     dash_duo.wait_for_element("#" + ids.COLLECTION_CREATE_NAME, timeout=30).send_keys("Spring 30")
-    dash_duo.find_element("#" + ids.COLLECTION_CREATE).click()
+    click(dash_duo, "#" + ids.COLLECTION_CREATE)
     dash_duo.wait_for_element("#" + ids.COLLECTION_IMPORT_UPLOAD, timeout=30)
     assert "c=spring-30" in dash_duo.driver.current_url
     import_zip(dash_duo, photo_zip(tmp_path / "spring.zip", labelled[:30]), added=30)
@@ -104,16 +112,16 @@ def test_a_collection_from_a_zip_grows_reclusters_and_shares(dash_duo, browser_w
 
     # a re-cluster, cancelled from the banner: the grown clusters stay readable
     dash_duo.driver.get(f"{base}/collections?c=spring-30")
-    dash_duo.wait_for_element("#" + ids.COLLECTION_RECLUSTER, timeout=30).click()
-    dash_duo.wait_for_element("#" + ids.BUILD_CANCEL, timeout=30).click()
+    click(dash_duo, "#" + ids.COLLECTION_RECLUSTER)
+    click(dash_duo, "#" + ids.BUILD_CANCEL)
     dash_duo.wait_for_contains_text("#" + ids.BUILD_STATE_FAILED, "did not finish", timeout=60)
     assert "Re-clustering" in dash_duo.find_element("#" + ids.BUILD_STATE_FAILED).text
     assert jobs.latest(spring.root).state == "cancelled"  # type: ignore[union-attr]
     assert cluster_members(dash_duo, f"{base}/clusters?c=spring-30") == 40
 
     # switch back to the demo with the navbar menu
-    dash_duo.find_element(f"#{ids.COLLECTION_SWITCHER} .dropdown-toggle").click()
-    dash_duo.find_element('[id*="collection-open"][id*="demo"]').click()
+    click(dash_duo, f"#{ids.COLLECTION_SWITCHER} .dropdown-toggle")
+    click(dash_duo, '[id*="collection-open"][id*="demo"]')
     dash_duo.wait_for_contains_text("#" + ids.COLLECTION_SWITCHER, "demo", timeout=30)
     assert "c=demo" in dash_duo.driver.current_url
     dash_duo.wait_for_contains_text("#" + ids.PAGE_OVERVIEW, f"{len(browser_workspace.items()):,}", timeout=30)
