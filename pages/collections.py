@@ -136,7 +136,9 @@ def _delete(_n: int | None, confirm: str | None) -> tuple[Any, Any]:
 
 @callback(MESSAGE, Output(ids.BUILD_POLL, "disabled", allow_duplicate=True), Input(ids.COLLECTION_RECLUSTER, "n_clicks"),
           prevent_initial_call=True)
-def _recluster(_n: int | None) -> tuple[Any, Any]:
+def _recluster(n_clicks: int | None) -> tuple[Any, Any]:
+    if not n_clicks:  # the button rendered, not pressed
+        return no_update, no_update
     if (refused := auth.refusal("re-cluster collections")) is not None:
         return ui.alert(refused, "warning"), no_update
     message, queued = collection_admin.recluster(shown_slug())

@@ -24,7 +24,7 @@ from tests.conftest import DEMO, demo_rows
 pytestmark = [pytest.mark.browser, pytest.mark.backbone, pytest.mark.umap]
 STATUS = f"#{ids.COLLECTION_IMPORT_STATUS}"
 MAP_POINTS_JS = ("var gd = document.querySelector(arguments[0]);"
-                 "return gd._fullData.reduce(function (n, t) { return n + (t.x ? t.x.length : 0); }, 0);")
+                 "return (gd && gd._fullData || []).reduce(function (n, t) { return n + (t.x ? t.x.length : 0); }, 0);")
 
 
 def photo_zip(path: Path, rows: list[dict[str, str]]) -> Path:
@@ -53,10 +53,24 @@ def click(duo, selector: str, timeout: float = 30) -> None:
     el.click()
 
 
-def map_points(duo, url: str) -> int:
+def map_points(duo, url: str, expected: int) -> int:
+    """The points the Explore map at ``url`` draws, once it has drawn ``expected`` (or after 60 s)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
     duo.driver.get(url)
-    duo.wait_for_element(f"#{ids.EXPLORE_MAP} .js-plotly-plot .scatterlayer", timeout=60)
-    return int(duo.driver.execute_script(MAP_POINTS_JS, f"#{ids.EXPLORE_MAP} .js-plotly-plot"))
+    duo.wait_for_element(f"#{ids.EXPLORE_MAP} .js-plotly-plot", timeout=60)
+
+    def count(driver) -> int:
+        try:
+            return int(driver.execute_script(MAP_POINTS_JS, f"#{ids.EXPLORE_MAP} .js-plotly-plot") or 0)
+        except Exception:  # noqa: BLE001 - the figure is not drawn yet
+            return 0
+
+    try:
+        WebDriverWait(duo.driver, 60).until(lambda d: count(d) == expected)
+    except Exception:  # noqa: BLE001 - the assert below says what it drew instead
+        pass
+    return count(duo.driver)
 
 
 def cluster_members(duo, url: str) -> int:
@@ -89,7 +103,7 @@ def test_a_collection_from_a_zip_grows_reclusters_and_shares(dash_duo, browser_w
     assert set(spring.items()["label"]) == {r["label"] for r in labelled[:30]}  # the CSV's labels came in
 
     # every page has its data
-    assert map_points(dash_duo, f"{base}/explore?c=spring-30") == 30
+    assert map_points(dash_duo, f"{base}/explore?c=spring-30", 30) == 30
     assert "Spring 30" in dash_duo.find_element("#" + ids.COLLECTION_SWITCHER).text
     assert "active" in dash_duo.find_element('.navbar a[href^="/explore"]').get_attribute("class")
     assert cluster_members(dash_duo, f"{base}/clusters?c=spring-30") == 30
@@ -107,7 +121,7 @@ def test_a_collection_from_a_zip_grows_reclusters_and_shares(dash_duo, browser_w
     assert grown is not None and grown.result["grow"]["clusters"]["added"] == 10
     assert "cluster (DeepCluster)" not in grown.steps_done  # no retraining
     assert Workspace.open(spring.root).version("clusters/default") == (clustering or 0) + 1
-    assert map_points(dash_duo, f"{base}/explore?c=spring-30") == 40
+    assert map_points(dash_duo, f"{base}/explore?c=spring-30", 40) == 40
     assert cluster_members(dash_duo, f"{base}/clusters?c=spring-30") == 40
 
     # a re-cluster, cancelled from the banner: the grown clusters stay readable
@@ -127,6 +141,6 @@ def test_a_collection_from_a_zip_grows_reclusters_and_shares(dash_duo, browser_w
     dash_duo.wait_for_contains_text("#" + ids.PAGE_OVERVIEW, f"{len(browser_workspace.items()):,}", timeout=30)
 
     # the shared link opens the same collection and view in a fresh page
-    assert map_points(dash_duo, f"{base}/explore?c=spring-30") == 40
+    assert map_points(dash_duo, f"{base}/explore?c=spring-30", 40) == 40
     assert "Spring 30" in dash_duo.find_element("#" + ids.COLLECTION_SWITCHER).text
     assert console_errors(dash_duo) == []
