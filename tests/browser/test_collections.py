@@ -74,9 +74,11 @@ def map_points(duo, url: str, expected: int) -> int:
 
 
 def cluster_members(duo, url: str) -> int:
+    """Photos in the clusters, as the Clusters page's "Photos" figure says (the clustering's items)."""
     duo.driver.get(url)
-    grid = duo.wait_for_element("#" + ids.CLUSTERS_GRID, timeout=60)  # the cards of the finest cut
-    return sum(int(n) for n in re.findall(r"(\d+) photos · confidence", grid.text))
+    duo.wait_for_element("#" + ids.CLUSTERS_GRID, timeout=60)
+    found = re.search(r"photos\s+([\d,]+)", duo.find_element("#" + ids.PAGE_CLUSTERS).text, flags=re.I)
+    return int(found.group(1).replace(",", "")) if found else -1
 
 
 def test_a_collection_from_a_zip_grows_reclusters_and_shares(dash_duo, browser_workspace, tmp_path, monkeypatch):
