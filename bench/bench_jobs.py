@@ -1,6 +1,6 @@
 """Jobs: adding photos to a built collection, progress interval, cancel latency, Celery overhead.
 
-    python bench/bench_jobs.py [--workspace /work/demo-ws] [--add 50] [--scratch DIR] [--celery]
+    python bench/bench_jobs.py [--workspace /work/demo-ws] [--add 50] [--scratch DIR] [--celery] [--import-photos 200]
 
 Copies the workspace (the demo: 1,791 photos, every artifact) to a scratch folder, makes
 ``--add`` new photos (mirrored, cropped copies of demo photos: new content, new ids) and runs a
@@ -8,7 +8,9 @@ Copies the workspace (the demo: 1,791 photos, every artifact) to a scratch folde
 clusters and the index), and the interval between the job's progress writes. Then a
 ``recluster`` job is cancelled mid-step (seconds from cancel to the job's stop). With
 ``--celery`` (needs redis-server), a trivial job's submit-to-done time through Celery on Redis
-against the local queue. Prints figures; asserts nothing.
+against the local queue. Last, ``python -m core import`` of a ZIP of ``--import-photos`` (200,
+about 20 MB) new photos with a labels CSV into the populated collection: seconds, peak memory.
+Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -37,18 +39,21 @@ from core.workspace import Workspace  # noqa: E402
 DEMO = REPO / "data" / "demo"
 
 
-def new_photos(folder: Path, n: int) -> Path:
-    """``n`` new photos (mirrored and cropped demo photos) and their catalog CSV."""
+def new_photos(folder: Path, n: int, step: int = 13, margin: int = 20, scale: float = 1.0, quality: int = 90) -> Path:
+    """``n`` new photos (mirrored and cropped demo photos: every ``step``-th labelled one,
+    1/``margin`` off each side, resized by ``scale``) and their catalog CSV."""
     folder.mkdir(parents=True, exist_ok=True)
     with open(DEMO / "catalog.csv") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["label"]][::13][:n]
+        rows = [r for r in csv.DictReader(fh) if r["label"]][::step][:n]
     out = []
     for i, row in enumerate(rows):
         img = ImageOps.mirror(Image.open(DEMO / row["path"]).convert("RGB"))
         w, h = img.size
-        img = img.crop((w // 20, h // 20, w - w // 20, h - h // 20))
+        img = img.crop((w // margin, h // margin, w - w // margin, h - h // margin))
+        if scale != 1.0:
+            img = img.resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.LANCZOS)
         path = folder / f"new-{i:03d}.jpg"
-        img.save(path, quality=90)
+        img.save(path, quality=quality)
         out.append({**row, "path": str(path)})
     csv_path = folder / "catalog.csv"
     with open(csv_path, "w", newline="") as fh:
@@ -97,6 +102,33 @@ def bench_grow(root: Path, add: int, scratch: Path) -> None:
     print(f"  steps: {', '.join(done.steps_done)}; embed computed {done.result.get('embed', {}).get('computed')}")
     if gaps:
         print(f"  progress writes: every {statistics.median(gaps):.2f} s (median), max gap {max(gaps):.2f} s")
+
+
+def bench_import(root: Path, n: int, scratch: Path) -> None:
+    """``python -m core import`` of a ZIP of ``n`` new photos (with a CSV of labels) into the
+    fully populated collection at ``root``: staged, then its import job (ingest, embed only the
+    new photos, grow) in that process. Seconds and the process's peak memory (max RSS)."""
+    import resource
+    import zipfile
+
+    source = new_photos(scratch / "import", n, step=7, margin=12, scale=2.7, quality=95)  # ~100 KB each: a 20 MB ZIP
+    archive = scratch / "import.zip"
+    with open(source) as fh:
+        rows = list(csv.DictReader(fh))
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zf:
+        for r in rows:
+            zf.write(r["path"], arcname=Path(r["path"]).name)
+        zf.writestr("labels.csv", "file,label\n" + "".join(f"{Path(r['path']).name},{r['label']}\n" for r in rows))
+    env = {**os.environ, "STYLE_ATLAS_HOME": str(root.parent)}
+    env.pop("STYLE_ATLAS_WORKSPACE", None)
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "core", "import", str(archive), "--collection", root.name, "--quiet"],
+                          cwd=str(REPO), env=env, capture_output=True, text=True)
+    seconds = time.monotonic() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"import: {len(rows)} photos ({archive.stat().st_size / 2**20:.1f} MB ZIP) into {root.name!r} "
+          f"(a fully populated collection): {seconds:.1f} s, peak memory {peak_mb:.0f} MB (max RSS of the import "
+          f"process); rc {proc.returncode}: {proc.stdout.strip() or proc.stderr.strip()[-300:]}")
 
 
 def bench_cancel(root: Path) -> None:
@@ -151,6 +183,7 @@ def main() -> None:
     parser.add_argument("--add", type=int, default=50)
     parser.add_argument("--scratch", type=Path, default=None)
     parser.add_argument("--celery", action="store_true")
+    parser.add_argument("--import-photos", type=int, default=200, help="photos of the import bench (0: skip it)")
     args = parser.parse_args()
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="bench-jobs-"))
     root = scratch / "ws"
@@ -159,6 +192,8 @@ def main() -> None:
     os.environ.setdefault("STYLE_ATLAS_JOBS_DB", str(scratch / "jobs.sqlite"))
     bench_grow(root, args.add, scratch)
     bench_cancel(root)
+    if args.import_photos:
+        bench_import(root, args.import_photos, scratch)
     if args.celery:
         bench_celery(scratch)
 

@@ -1,4 +1,5 @@
-"""First start: the demo workspace is built by a ``build`` job (:mod:`core.jobs`), in a worker
+"""First start: the demo collection (``<STYLE_ATLAS_HOME>/demo``, by default ``workspaces/demo``;
+or the one workspace ``STYLE_ATLAS_WORKSPACE`` names) is built by a ``build`` job (:mod:`core.jobs`), in a worker
 process while the app serves (``start_build``) or in the foreground (``ensure_workspace``).
 
 One mechanism: the banner (:mod:`components.build_banner`) reads the collection's job from the
@@ -15,8 +16,15 @@ import time
 from pathlib import Path
 
 import core.jobs as jobs
-from components.settings import DEFAULT_WORKSPACE, workspace_path
+from components.settings import workspace_path
+from core import collections
 from core.jobs import JobRecord
+
+
+def first_start_root() -> Path:
+    """The workspace the first start looks after: the one ``STYLE_ATLAS_WORKSPACE`` names, else
+    the demo collection of ``STYLE_ATLAS_HOME`` (:func:`core.collections.demo_root`)."""
+    return collections.single_workspace() or collections.demo_root()
 
 
 def missing_artifacts(path: Path) -> list[str]:
@@ -35,7 +43,9 @@ def missing_artifacts(path: Path) -> list[str]:
 
 
 def _allowed(path: Path, force: bool) -> bool:
-    return force or path == DEFAULT_WORKSPACE or os.environ.get("STYLE_ATLAS_BUILD") == "1"
+    """The demo collection is built automatically; a workspace the user named only on request."""
+    is_demo = collections.single_workspace() is None and path.absolute() == collections.demo_root()
+    return force or is_demo or os.environ.get("STYLE_ATLAS_BUILD") == "1"
 
 
 def _params(source: str | Path | None) -> dict[str, str]:
@@ -62,12 +72,13 @@ def start_build(path: Path | None = None, *, force: bool = False, source: str | 
     """Queue a build job of the workspace and start its worker; returns at once (None when
     there is nothing to build, it is not ours to build, or a job already runs there).
 
-    Only the default demo workspace is built automatically (or any workspace when
+    ``path`` defaults to :func:`first_start_root`. Only the demo collection (``<home>/demo``)
+    is built automatically (or any workspace when
     ``STYLE_ATLAS_BUILD=1`` or ``force``): a workspace the user named is theirs, and the
     overview tells them what to run. A build that stopped (interrupted, failed, cancelled)
     is resumed instead of started afresh. ``source``: the catalog (default: the bundled demo).
     """
-    path = Path(path or workspace_path())
+    path = Path(path or first_start_root())
     if not missing_artifacts(path) or not _allowed(path, force):
         return None
     if jobs.active(path):
@@ -92,7 +103,7 @@ def ensure_workspace(path: Path | None = None, *, force: bool = False, source: s
     incomplete; returns what is still missing. Same rules as :func:`start_build`."""
     from core.jobs.runner import drain
 
-    path = Path(path or workspace_path())
+    path = Path(path or first_start_root())
     missing = missing_artifacts(path)
     if not missing or not _allowed(path, force):
         return missing
@@ -117,7 +128,7 @@ def warm_up_when_built(job: JobRecord | None = None, poll_s: float = 3.0) -> thr
     from core.similarity.query import warm_up
     from core.workspace import Workspace
 
-    path = workspace_path()
+    path = first_start_root()
 
     def warm() -> None:
         try:

@@ -17,7 +17,8 @@ import core.jobs as jobs
 from components import ids
 from components.auth import is_editor, refusal
 from components.links import with_collection
-from components.settings import DEFAULT_WORKSPACE, workspace_path
+from components.settings import workspace_path
+from core import collections
 from core.jobs import JobRecord
 
 POLL_MS = 2000
@@ -38,7 +39,7 @@ def _minutes(seconds: float) -> str:
 def _what(job: JobRecord) -> str:
     """"Building the demo catalog", "Re-clustering collection 'summer'"."""
     root = Path(job.root)
-    subject = "the demo catalog" if root == DEFAULT_WORKSPACE or root.name == "demo" else f"collection {root.name!r}"
+    subject = "the demo catalog" if root == collections.demo_root() or root.name == collections.DEMO_SLUG else f"collection {root.name!r}"
     try:
         label = jobs.get_kind(job.kind).label
     except Exception:  # noqa: BLE001 - a kind this process does not know: its name will do

@@ -114,6 +114,23 @@ def start_import(slug: str | None, contents: Any, names: Any, url_text: str | No
     return _alert(f"Import staged; the job runs now (progress below).{queued}", "info")
 
 
+def recluster(slug: str | None) -> tuple[dbc.Alert, bool]:
+    """Queue a ``recluster`` job (retrain the clustering on every photo; names people gave follow
+    their clusters); (message, whether a job was queued: the banner then follows it)."""
+    from core import jobs
+    from core.workspace import Workspace
+
+    try:
+        target = collections.get(slug or "")
+        if not Workspace.open(target.root).has("clusters/default"):
+            raise InvalidInputError(f"“{target.name}” has no clusters yet: import photos first (its build clusters them)")
+        job = jobs.submit(target.root, "recluster", {})
+    except StyleAtlasError as exc:
+        return _alert(str(exc), "danger"), False
+    queued = " It waits for the job already running on this collection." if _busy(target.root, job.id) else ""
+    return _alert(f"Re-clustering “{target.name}”: the banner above follows it (Cancel stops it).{queued}", "info"), True
+
+
 def _busy(root: Path, job_id: str) -> bool:
     from core import jobs
 

@@ -35,6 +35,7 @@ COLLECTION_IMPORT_UPLOAD = "collection-import-upload"
 COLLECTION_IMPORT_URLS = "collection-import-urls"
 COLLECTION_LIST = "collection-list"
 COLLECTION_MESSAGE = "collection-message"
+COLLECTION_RECLUSTER = "collection-recluster"
 COLLECTION_RENAME = "collection-rename"
 COLLECTION_RENAME_DESCRIPTION = "collection-rename-description"
 COLLECTION_RENAME_NAME = "collection-rename-name"
@@ -138,6 +139,7 @@ DIR_PROMOTE_TYPE = "dir-promote"
 DIR_SLIDER_TYPE = "dir-slider"
 ITEM_CARD_TYPE = "item-card"
 COLLECTION_OPEN_TYPE = "collection-open"
+NAV_LINK_TYPE = "nav-link"  # {"type": NAV_LINK_TYPE, "path": the page's path}: one navbar link per page
 SIMILARITY_HISTORY = "similarity-history"
 
 # search refinements (thumbs, colour) and the Duplicates page

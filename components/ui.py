@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import ALL, Input, Output, callback, ctx, dcc, html
 
 from components import ids
 from components.images import thumb_url
@@ -21,7 +21,8 @@ def navbar(pages: Iterable[Mapping[str, Any]], extra: Any = None) -> dbc.Navbar:
     then ``extra`` (the collection switcher, the account corner: one or a list) at the right."""
     shown = sorted((p for p in pages if p.get("nav_order") is not None), key=lambda p: p["nav_order"])
     links = [
-        dbc.NavItem(dbc.NavLink(p["name"], href=with_collection(p["relative_path"]), active="exact", id=f"nav-{p['module'].split('.')[-1]}"))
+        dbc.NavItem(dbc.NavLink(p["name"], href=with_collection(p["relative_path"]), active=False,
+                                id={"type": ids.NAV_LINK_TYPE, "path": p["relative_path"]}))
         for p in shown
     ]
     return dbc.Navbar(
@@ -39,6 +40,20 @@ def navbar(pages: Iterable[Mapping[str, Any]], extra: Any = None) -> dbc.Navbar:
         dark=True,
         class_name="mb-3 shadow-sm",
     )
+
+
+def active_links(paths: Sequence[str], pathname: str | None) -> list[bool]:
+    """Which navbar links (their page paths, without ``?c=``) the page at ``pathname`` highlights:
+    the one whose path it is, or lies under (``/clusters`` for ``/clusters/…``); ``/`` only itself."""
+    here = "/" + (pathname or "/").strip("/")
+    return [here == p or (p != "/" and here.startswith(p.rstrip("/") + "/")) for p in paths]
+
+
+@callback(Output({"type": ids.NAV_LINK_TYPE, "path": ALL}, "active"), Input("_pages_location", "pathname"))
+def _highlight(pathname: str | None) -> list[bool]:
+    """The navbar's links carry ``?c=<slug>``, so Dash's ``active="exact"`` (href against the
+    path) would never match: the page's path picks the link instead."""
+    return active_links([o["id"]["path"] for o in ctx.outputs_list], pathname)
 
 
 def page_header(title: str, subtitle: str | None = None, right: Any = None) -> html.Div:

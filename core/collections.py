@@ -70,6 +70,12 @@ def single_workspace() -> Path | None:
     return Path(env).expanduser().absolute() if env else None
 
 
+def demo_root() -> Path:
+    """The folder of the demo collection, the one the first start builds: ``<home>/demo``
+    (``workspaces/demo`` by default)."""
+    return home() / DEMO_SLUG
+
+
 def _refuse_in_single_mode(action: str) -> None:
     if single_workspace() is not None:
         raise InvalidInputError(f"cannot {action}: the app serves the one workspace {WORKSPACE_ENV} names; "

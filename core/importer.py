@@ -86,6 +86,12 @@ class ImportSummary:
         return {"added": len(self.added), "duplicates": len(self.duplicates), "skipped": self.skipped,
                 "added_ids": self.added, "duplicate_sources": self.duplicates}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportSummary:
+        """The summary :meth:`to_dict` wrote (``imports/<id>.json``)."""
+        return cls(added=list(data.get("added_ids", [])), duplicates=list(data.get("duplicate_sources", [])),
+                   skipped=list(data.get("skipped", [])))
+
     def text(self) -> str:
         """One line: ``added 28, duplicates 2, skipped 1``."""
         return f"added {len(self.added)}, duplicates {len(self.duplicates)}, skipped {len(self.skipped)}"
@@ -102,6 +108,7 @@ class _Plan:
     folders: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     bytes: int = 0
+    before: list[str] | None = None  # the collection's item ids when the import began (set once)
 
     def save(self, folder: Path) -> None:
         atomic_write_bytes(folder / PLAN, json.dumps(asdict(self), indent=1).encode())
@@ -449,12 +456,17 @@ def ingest_staged(ws: Workspace, staged_dir: Path, progress: Progress = None, *,
     URLs are fetched first (``policy``: the fetch limits; tests allow their local server), then
     every staged photo is validated and added. The summary is written to
     ``<ws>/imports/<id>.json`` and the staged files are removed. Run again on the same folder (a
-    resumed job), it fetches nothing twice and adds nothing twice. :class:`InvalidInputError`
+    resumed job), it fetches nothing twice and adds nothing twice, and counts the photos its
+    first run added as added (the plan records the catalog's ids when it began); once it has
+    finished, it returns the summary it wrote. :class:`InvalidInputError`
     (after the summary is written) when not one image could be imported.
     """
     lim = limits or ImportLimits()
     folder = Path(staged_dir)
-    plan = _Plan.load(folder)
+    done = _finished_summary(ws, folder)
+    if done is not None:  # a resumed job whose import had finished: only the steps after it remain
+        return _nothing_imported_is_an_error(done)
+    plan = begin(ws, folder)
     n_urls = sum(1 for u in plan.urls if not u.get("done"))
     estimate = n_urls + len(plan.entries) + n_urls
     if n_urls:
@@ -478,22 +490,69 @@ def ingest_staged(ws: Workspace, staged_dir: Path, progress: Progress = None, *,
         summary.added += rep.added
         summary.duplicates += rep.existing_sources
         summary.skipped += rep.skipped
+    _count_resumed(ws, plan, summary)
     out = Path(ws.root) / IMPORTS / f"{plan.id}.json"
     atomic_write_bytes(out, json.dumps({"id": plan.id, "created": plan.created, **summary.to_dict()}, indent=1).encode())
     shutil.rmtree(folder, ignore_errors=True)
+    return _nothing_imported_is_an_error(summary)
+
+
+def _nothing_imported_is_an_error(summary: ImportSummary) -> ImportSummary:
     if not summary.added and not summary.duplicates:
         shown = "; ".join(f"{s['source']}: {s['reason']}" for s in summary.skipped[:3])
         raise InvalidInputError(f"nothing was imported: {len(summary.skipped)} skipped ({shown})")
     return summary
 
 
-def last_summary(root: Path) -> dict[str, Any] | None:
-    """The summary of the latest finished import into the collection at ``root``, or None."""
-    found = sorted((Path(root) / IMPORTS).glob("*.json"))
-    if not found:
+def begin(ws: Workspace, staged_dir: Path) -> _Plan:
+    """The staged import's plan, with the collection's item ids at its first start recorded
+    (``before``), so a resumed run tells the photos it added itself from true duplicates."""
+    folder = Path(staged_dir)
+    plan = _Plan.load(folder)
+    if plan.before is None:
+        plan.before = sorted(set(ws.items()["item_id"].astype(str))) if ws.has("items") else []
+        plan.save(folder)
+    return plan
+
+
+def _count_resumed(ws: Workspace, plan: _Plan, summary: ImportSummary) -> None:
+    """Move the "duplicates" this import itself added on an earlier, interrupted run (their
+    item is in the catalog under the same source, and was not there when it began) to added."""
+    if not summary.duplicates or not ws.has("items"):
+        return
+    before = set(plan.before or [])
+    items = ws.items()
+    id_of = dict(zip(items["source"].astype(str), items["item_id"].astype(str)))
+    dups: list[str] = []
+    for source in summary.duplicates:
+        item = id_of.get(source)
+        if item is not None and item not in before and item not in summary.added:
+            summary.added.append(item)
+        else:
+            dups.append(source)
+    summary.duplicates = dups
+
+
+def _finished_summary(ws: Workspace, staged_dir: Path) -> ImportSummary | None:
+    """The summary of the import staged as ``staged_dir`` once it finished (its staging folder
+    is then gone), else None."""
+    out = Path(ws.root) / IMPORTS / f"{Path(staged_dir).name}.json"
+    if Path(staged_dir).is_dir() or not out.is_file():
         return None
     try:
-        data: dict[str, Any] = json.loads(found[-1].read_text())
+        return ImportSummary.from_dict(json.loads(out.read_text()))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def last_summary(root: Path) -> dict[str, Any] | None:
+    """The summary of the latest finished import into the collection at ``root``, or None."""
+    found = list((Path(root) / IMPORTS).glob("*.json"))
+    if not found:
+        return None
+    try:  # the last written (ids sort by second only; two imports may share one)
+        newest = max(found, key=lambda p: (p.stat().st_mtime_ns, p.name))
+        data: dict[str, Any] = json.loads(newest.read_text())
     except (OSError, json.JSONDecodeError):
         return None
     return data

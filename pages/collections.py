@@ -64,6 +64,9 @@ def _manage_card(current: collections.Collection) -> dbc.Card:
         dbc.InputGroup([dbc.Input(id=ids.COLLECTION_RENAME_NAME, value=current.name, maxLength=100),
                         dbc.Button("Rename", id=ids.COLLECTION_RENAME, color="secondary")], class_name="mb-2"),
         dbc.Textarea(id=ids.COLLECTION_RENAME_DESCRIPTION, value=current.description, maxLength=2000, class_name="mb-3"),
+        html.Div([dbc.Button("Re-cluster", id=ids.COLLECTION_RECLUSTER, color="secondary", outline=True, size="sm"),
+                  html.Span(" retrains the clusters on every photo (new photos are placed without it); "
+                            "names you gave follow their clusters.", className="small text-muted")], className="mb-3"),
         html.P(collections.deletion_warning(current.slug), className="small text-danger mb-1",
                id=ids.COLLECTION_DELETE_WARNING),
         dbc.InputGroup([dbc.Input(id=ids.COLLECTION_DELETE_CONFIRM, placeholder=f"type {current.name} to confirm"),
@@ -131,6 +134,17 @@ def _delete(_n: int | None, confirm: str | None) -> tuple[Any, Any]:
     return message, href or no_update
 
 
+@callback(MESSAGE, Output(ids.BUILD_POLL, "disabled", allow_duplicate=True), Input(ids.COLLECTION_RECLUSTER, "n_clicks"),
+          prevent_initial_call=True)
+def _recluster(n_clicks: int | None) -> tuple[Any, Any]:
+    if not n_clicks:  # the button rendered, not pressed
+        return no_update, no_update
+    if (refused := auth.refusal("re-cluster collections")) is not None:
+        return ui.alert(refused, "warning"), no_update
+    message, queued = collection_admin.recluster(shown_slug())
+    return message, False if queued else no_update
+
+
 @callback(Output(ids.COLLECTION_IMPORT_FILES, "children"), Input(ids.COLLECTION_IMPORT_UPLOAD, "filename"),
           prevent_initial_call=True)
 def _chosen(names: list[str] | None) -> str:
@@ -138,13 +152,15 @@ def _chosen(names: list[str] | None) -> str:
     return f"{len(names)} file(s) chosen: " + ", ".join(n[:60] for n in names[:8]) + (" …" if len(names) > 8 else "")
 
 
-@callback(MESSAGE, Input(ids.COLLECTION_IMPORT, "n_clicks"), State(ids.COLLECTION_IMPORT_UPLOAD, "contents"),
-          State(ids.COLLECTION_IMPORT_UPLOAD, "filename"), State(ids.COLLECTION_IMPORT_URLS, "value"),
-          State(ids.COLLECTION_IMPORT_FOLDER, "value"), prevent_initial_call=True)
-def _import(_n: int | None, contents: Any, names: Any, urls: str | None, folder: str | None) -> Any:
+@callback(MESSAGE, Output(ids.BUILD_POLL, "disabled", allow_duplicate=True), Input(ids.COLLECTION_IMPORT, "n_clicks"),
+          State(ids.COLLECTION_IMPORT_UPLOAD, "contents"), State(ids.COLLECTION_IMPORT_UPLOAD, "filename"),
+          State(ids.COLLECTION_IMPORT_URLS, "value"), State(ids.COLLECTION_IMPORT_FOLDER, "value"),
+          prevent_initial_call=True)
+def _import(_n: int | None, contents: Any, names: Any, urls: str | None, folder: str | None) -> tuple[Any, Any]:
+    """Stage and queue the import; the banner on every page then follows its job too."""
     if (refused := auth.refusal("import photos")) is not None:
-        return ui.alert(refused, "warning")
-    return collection_admin.start_import(shown_slug(), contents, names, urls, folder)
+        return ui.alert(refused, "warning"), no_update
+    return collection_admin.start_import(shown_slug(), contents, names, urls, folder), False
 
 
 @callback(Output(ids.COLLECTION_IMPORT_STATUS, "children"), Input(ids.COLLECTION_IMPORT_POLL, "n_intervals"))

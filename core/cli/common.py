@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,39 @@ def progress_bar(desc: str, *, enabled: bool = True, unit: str | None = None) ->
             b.close()
 
     return update
+
+
+@contextlib.contextmanager
+def follow_job(job_id: str, *, enabled: bool = True, poll_s: float = 0.5) -> Iterator[None]:
+    """Progress bars on stderr for job ``job_id`` while the block runs, one per step, read from
+    the job table (the job may run here or in another worker process)."""
+    if not enabled:
+        yield
+        return
+    import core.jobs as jobs
+
+    stop = threading.Event()
+
+    def watch() -> None:
+        step, bar = "", None
+        while True:
+            job = jobs.get(job_id)
+            if job is not None and job.step and job.step != step:
+                if bar is not None:
+                    bar(1, 1)
+                step, bar = job.step, progress_bar(job.step)
+            if job is not None and bar is not None and job.total and job.step == step:
+                bar(min(job.done, job.total), job.total)
+            if stop.wait(poll_s):
+                break
+
+    thread = threading.Thread(target=watch, name=f"follow-job-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def progress_factory(enabled: bool = True) -> Callable[[str], Progress]:

@@ -123,17 +123,22 @@ def recluster(ctx: JobContext) -> dict[str, Any]:
 
 def import_staged(ctx: JobContext) -> dict[str, Any]:
     """``core.importer.ingest_staged`` of ``params["staged_dir"]`` (a folder inside the
-    collection), then grow (or build a new collection)."""
+    collection), then grow (or build a new collection) unless ``params["build"]`` is False."""
     from core import grow as growing
-    from core import importer  # type: ignore[attr-defined]  # core/importer.py: the collections branch
+    from core import importer
     from core.workspace import Workspace
 
     ws = Workspace(ctx.root)
     staged = Path(str(ctx.params.get("staged_dir", ""))).expanduser().absolute()
-    if not staged.is_dir() or ws.root not in staged.parents:
+    if ws.root.absolute() not in staged.parents:
         raise InvalidInputError(f"staged folder {staged} is not a folder inside the collection {ws.root.name!r}")
+    # a resumed job: ingest_staged carries on from the staging folder, or returns the summary it
+    # wrote when the import itself had finished (a folder that is neither is refused there)
     report = importer.ingest_staged(ws, staged, ctx.progress("import"))
-    rest = grow(_without_source(ctx)) if growing.can_grow(ws) else build(_without_source(ctx))
+    if ctx.params.get("build", True) is False:  # import only (python -m core import --no-build)
+        rest: dict[str, Any] = {}
+    else:
+        rest = grow(_without_source(ctx)) if growing.can_grow(ws) else build(_without_source(ctx))
     summary = report.to_dict() if hasattr(report, "to_dict") else vars(report)
     return _jsonable({"import": summary, **rest})
 

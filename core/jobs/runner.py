@@ -88,3 +88,27 @@ def drain(root: str | os.PathLike[str], db: str | os.PathLike[str] | None = None
     while (job := store.claim_next(Path(root), os.getpid())) is not None:
         ran.append(run_job(store, job))
     return ran
+
+
+def run_here(job_id: str, db: str | os.PathLike[str] | None = None, *, poll_s: float = 1.0,
+             on_wait: Any = None) -> JobRecord:
+    """Run the queue of job ``job_id``'s collection in this process until that job has ended
+    (the command line's way through the job table: it never runs beside another worker's job
+    on the same collection). Jobs queued before it run first; while another worker holds the
+    collection this waits, calling ``on_wait(running_job)`` once per poll. Returns its final record."""
+    load_plugins()
+    store = JobStore(db)
+    while True:
+        mine = store.get(job_id)
+        if mine is None:
+            raise KeyError(job_id)
+        if not mine.active:
+            return mine
+        job = store.claim_next(Path(mine.root), os.getpid())
+        if job is not None:
+            run_job(store, job)
+            continue
+        busy = [j for j in store.for_root(mine.root, limit=50) if j.state == "running"]
+        if on_wait is not None and busy:
+            on_wait(busy[0])
+        time.sleep(poll_s)

@@ -10,9 +10,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 import core.jobs as jobs
 from components import build_banner
-from components.bootstrap import missing_artifacts, start_build
+from components.bootstrap import first_start_root, missing_artifacts, start_build
+from core import collections
 from core.jobs import JobRecord
 from core.workspace import Workspace
 from tests.components.test_overview import _text
@@ -88,3 +91,22 @@ def test_a_killed_first_start_build_reads_as_interrupted(tmp_path: Path) -> None
     store.claim_next(tmp_path / "demo", gone.pid)
     job_now, queued = build_banner.current(tmp_path / "demo")
     assert job_now is not None and job_now.id == job.id and job_now.state == "interrupted" and queued == 0
+
+
+def test_with_a_home_the_first_start_builds_its_demo_collection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """STYLE_ATLAS_HOME set: the demo built on first start is <home>/demo, through the same build
+    job (its banner reads it); another collection of that home is never built behind its back."""
+    home = tmp_path / "home"
+    monkeypatch.setenv(collections.HOME_ENV, str(home))
+    monkeypatch.delenv(collections.WORKSPACE_ENV, raising=False)
+    monkeypatch.delenv("STYLE_ATLAS_BUILD", raising=False)
+    assert first_start_root() == home / "demo"
+    assert start_build(home / "spring") is None and not (home / "spring").exists()
+    bad = tmp_path / "catalog.csv"
+    bad.write_text("path,label\nnowhere.jpg,Dress\n")
+    job = start_build(source=bad)
+    assert job is not None and job.kind == "build" and Path(job.root) == home / "demo"
+    assert build_banner.current(home / "demo")[0].id == job.id  # type: ignore[union-attr]
+    assert wait_for(job.id, ("failed", "done"), timeout=120).state == "failed"
+    monkeypatch.setenv(collections.WORKSPACE_ENV, str(tmp_path / "mine"))
+    assert first_start_root() == tmp_path / "mine" and start_build() is None  # a named workspace is theirs

@@ -4,6 +4,7 @@ their Referer, images), links keep it, and the Collections page's writes are edi
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,83 @@ def test_the_collections_page_shows_the_list_and_what_a_delete_removes(home: Pat
     c = client()
     page = text(render_page(c, "/collections", "?c=summer-2025"))
     assert "Summer 2025" in page and "summer-2025" in page and "removes 0 photos" in page
+
+
+def test_navbar_highlights_the_page_shown_although_its_links_carry_the_collection(home: Path) -> None:
+    from components.ui import active_links
+
+    paths = ["/", "/explore", "/clusters", "/collections"]
+    assert active_links(paths, "/explore") == [False, True, False, False]
+    assert active_links(paths, "/") == [True, False, False, False]
+    assert active_links(paths, "/clusters/") == [False, False, True, False]
+    assert active_links(paths, "/item/abc") == [False] * 4
+    c = client()
+    outputs = [{"id": {"type": "nav-link", "path": p}, "property": "active"} for p in paths]  # one ALL output
+    body = {"output": _nav_key(),
+            "outputs": outputs, "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/clusters"}],
+            "changedPropIds": ["_pages_location.pathname"]}
+    answer = c.post("/_dash-update-component", json=body, headers={"Referer": "http://localhost/clusters?c=summer-2025"})
+    assert answer.status_code == 200, text(answer)
+    got = answer.get_json()["response"]
+    assert [got[json.dumps({"path": p, "type": "nav-link"}, separators=(",", ":"))]["active"] for p in paths] == \
+        [False, False, True, False]
+
+
+def _nav_key() -> str:
+    from app import app
+
+    return next(k for k, spec in app.callback_map.items()
+                if [i["id"] for i in spec["inputs"]] == ["_pages_location"] and "nav-link" in k)
+
+
+def _rename(c, slug: str, name: str, description: str = ""):
+    return post_callback(c, [("collection-message-slot", "children")], [("collection-rename", "n_clicks", 1)],
+                         [("collection-rename-name", "value", name), ("collection-rename-description", "value", description)],
+                         query=f"?c={slug}")
+
+
+def test_rename_through_its_callback_keeps_the_slug_and_is_editor_only(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    answer = text(_rename(client(), "summer-2025", "Summer '25 Looks", "the new season"))
+    assert "Renamed to \\u201cSummer '25 Looks\\u201d (its links stay the same)" in answer
+    renamed = collections.get("summer-2025")  # the slug, so every shared link, stays
+    assert (renamed.name, renamed.description) == ("Summer '25 Looks", "the new season")
+    assert "a collection name cannot contain" in text(_rename(client(), "summer-2025", "a/b"))
+    enable_hosted(monkeypatch)
+    assert "Only an editor can rename collections" in text(_rename(client(), "summer-2025", "Forged"))
+    assert collections.get("summer-2025").name == "Summer '25 Looks"
+
+
+def _import(c, slug: str, contents: list[str], names: list[str]):
+    return post_callback(c, [("collection-message-slot", "children"), ("build-poll", "disabled")],
+                         [("collection-import", "n_clicks", 1)],
+                         [("collection-import-upload", "contents", contents), ("collection-import-upload", "filename", names),
+                          ("collection-import-urls", "value", ""), ("collection-import-folder", "value", "")],
+                         query=f"?c={slug}")
+
+
+def test_the_import_button_stages_the_upload_and_queues_the_collections_import_job(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import zipfile
+
+    import core.jobs as jobs
+    from tests.core.jobs.test_jobs import wait_for
+    from tests.core.test_importer import jpeg
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("a.jpg", jpeg((200, 10, 10)))
+        zf.writestr("../evil.jpg", jpeg((10, 200, 10)))
+    zipped = "data:application/zip;base64," + base64.b64encode(buf.getvalue()).decode()
+    root = home / "summer-2025"
+    enable_hosted(monkeypatch)
+    assert "Only an editor can import photos" in text(_import(client(), "summer-2025", [zipped], ["s.zip"]))
+    assert jobs.latest(root) is None and not (root / "staging").exists()
+    editor = client()
+    sign_in(editor)
+    assert "choose photos, a ZIP" in text(_import(editor, "summer-2025", [], []))
+    assert "Import staged; the job runs now" in text(_import(editor, "summer-2025", [zipped], ["s.zip"]))
+    job = jobs.latest(root)
+    assert job is not None and job.kind == "import" and Path(job.params["staged_dir"]).parent == root / "staging"
+    jobs.cancel(job.id)  # the worker's building is not this test's business
+    wait_for(job.id, ("cancelled", "done", "failed"), timeout=120)

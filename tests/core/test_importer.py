@@ -267,3 +267,30 @@ def test_server_folder_and_catalog_csv_through_stage_path(ws: Workspace, tmp_pat
     summary = ingest_staged(ws, stage_path(ws.root, catalog))
     assert summary.duplicates == [str(photos / "a.jpg")]
     assert reasons(summary.skipped)[str(tmp_path / "photos" / "missing.jpg")] == "file not found"
+
+
+def test_a_resumed_import_counts_what_it_added_before_as_added(ws: Workspace) -> None:
+    """An import job stopped after its photos were merged (before its summary) and one stopped
+    in the steps after the import both resume with the first run's photos counted as added."""
+    import shutil
+
+    from core.importer import begin
+
+    ingest_staged(ws, stage(ws.root, uploads=[("old.jpg", jpeg((9, 9, 9)))]))  # already in the collection
+    data = make_zip({"a.jpg": jpeg((200, 0, 0)), "b.jpg": jpeg((0, 200, 0)), "old.jpg": jpeg((9, 9, 9))})
+    folder = stage(ws.root, uploads=[("more.zip", data)])
+    begin(ws, folder)  # what the job's first run records before it ingests
+    kept = folder.with_name(folder.name + ".kept")
+    shutil.copytree(folder, kept)
+    first = ingest_staged(ws, folder)
+    assert len(first.added) == 2 and first.duplicates == ["more.zip:old.jpg"]
+    # killed after the merge, before the summary: the staging folder is still there
+    (ws.root / "imports" / f"{folder.name}.json").unlink()
+    kept.rename(folder)
+    resumed = ingest_staged(ws, folder)
+    assert sorted(resumed.added) == sorted(first.added) and resumed.duplicates == ["more.zip:old.jpg"]
+    assert len(ws.items()) == 3
+    # killed in the grow/build after the import: the import's own summary is the answer
+    again = ingest_staged(ws, folder)
+    assert not folder.exists() and sorted(again.added) == sorted(first.added)
+    assert last_summary(ws.root)["added"] == 2

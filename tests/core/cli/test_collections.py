@@ -72,3 +72,38 @@ def test_import_mistakes_are_one_line_errors(home: Path, tmp_path: Path, capsys)
         code, _, err = _run(capsys, *argv)
         assert code == 2 and err.startswith("error: ") and words in err and err.count("\n") == 1, (argv, err)
     assert collections.list_collections() == []  # a failed import leaves no empty collection
+
+
+def test_import_runs_as_the_collections_job_and_waits_for_the_one_running_there(home: Path, tmp_path: Path) -> None:
+    """``python -m core import`` goes through core.jobs: while the app's job runs on the
+    collection it waits (and says so), then its own import job runs and reports."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import core.jobs as jobs
+    from tests.core.jobs.test_jobs import wait_for
+
+    root = collections.create("Busy").root
+    store = jobs.JobStore()
+    other = store.insert(root, "grow", {})
+    store.claim_next(root, os.getpid())  # this test stands in for the app's worker
+    store.update(other.id, step="embed efficientnet-lite0", heartbeat=time.time() + 600)
+    source = demo_zip(tmp_path / "two.zip", 2)
+    proc = subprocess.Popen([sys.executable, "-m", "core", "import", str(source), "-c", "busy", "--no-build"],
+                            cwd=str(Path(__file__).resolve().parents[3]), env={**os.environ},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    while line and "waiting for the grow job" not in line:
+        line = proc.stderr.readline()
+    assert "waiting for the grow job running on this collection (embed efficientnet-lite0)" in line
+    mine = [j for j in jobs.history(root) if j.kind == "import"]
+    assert len(mine) == 1 and mine[0].state == "queued"  # never beside the running job
+    store.update(other.id, state="done")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "into collection 'busy' (Busy): added 2, duplicates 0, skipped 1" in out
+    done = wait_for(mine[0].id, ("done",))
+    assert done.result["import"]["added"] == 2 and "import" in done.steps_done

@@ -85,18 +85,49 @@ def test_jobs_queue_and_cancel_through_celery(celery_worker: subprocess.Popen[by
     assert wait_for(after.id, ("done",)).state == "done"
 
 
+@pytest.fixture
+def growable(tmp_path: Path) -> Workspace:
+    """A real workspace of 18 demo photos (one per label) that a grow job can grow into, built in
+    the least time: real ingestion, lite0 features and query-model export, a short clustering
+    and similarity fit, and maps placed without UMAP (growing places new items by kNN, so the
+    maps' origin does not matter to it). Nothing is left for the grow job to build but the new items."""
+    import numpy as np
+    import pandas as pd
+
+    from core import pipeline
+    from core.cluster import ClusterConfig
+    from core.projection import write_projection
+    from core.similarity import SimilarityConfig
+    from tests.conftest import write_subset_csv
+
+    ws = Workspace(tmp_path / "ws")
+    pipeline.ingest(ws, write_subset_csv(tmp_path / "catalog.csv", per_class=1, unlabelled=0))
+    for step in pipeline.embed_steps():
+        step.run(ws, pipeline.RunConfig(), None)
+    pipeline.cluster(ws, ClusterConfig(k_init=4, k_max=4, n_epochs=2, min_epochs=1, init_umap=None, baseline=False))
+    pipeline.similarity(ws, SimilarityConfig(epochs=2, shipped_directions=None))
+    pipeline.serving(ws)
+    ids = ws.items()["item_id"].astype(str).to_numpy()
+    xy = np.random.default_rng(0).normal(size=(len(ids), 2)).astype(np.float32)
+    frame = pd.DataFrame({"item_id": ids, "x": xy[:, 0], "y": xy[:, 1]})
+    write_projection(ws, frame, "default", {"source": pipeline.DEFAULT_FEATURES, "synthetic": True})
+    write_projection(ws, frame, "tuned", {"source": "similarity/default", "synthetic": True})
+    assert pipeline.missing_steps(ws) == []
+    return ws
+
+
 @pytest.mark.backbone
-@pytest.mark.umap
 def test_a_grow_job_end_to_end_through_redis_and_celery(celery_worker: subprocess.Popen[bytes],
-                                                        small_workspace: Workspace, tmp_path: Path) -> None:
-    root = tmp_path / "ws"
-    shutil.copytree(small_workspace.root, root)
-    n_before = len(Workspace.open(root).items())
-    job = jobs.submit(root, "grow", {"source": str(_new_photos(Workspace.open(root), tmp_path / "new.csv", 4))})
-    done = wait_for(job.id, ("done", "failed"), timeout=300)
+                                                        growable: Workspace, tmp_path: Path) -> None:
+    root = growable.root
+    n_before = len(growable.items())
+    job = jobs.submit(root, "grow", {"source": str(_new_photos(growable, tmp_path / "new.csv", 4))})
+    done = wait_for(job.id, ("done", "failed"), timeout=600)
     assert done.state == "done", done.error
+    assert done.pid not in (os.getpid(), celery_worker.pid)  # a pool process of the Celery worker ran it
     assert done.result["ingest"]["added"] == 4 and done.result["embed"]["computed"] == 4
     assert done.result["grow"]["clusters"]["added"] == 4 and done.result["grow"]["projection/default"]["added"] == 4
+    assert "cluster" not in done.result  # grown, not retrained
     ws = Workspace.open(root)
     assert len(ws.items()) == n_before + 4
     assert "ingest" in done.steps_done and any(s.startswith("embed") for s in done.steps_done)
