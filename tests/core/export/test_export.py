@@ -143,3 +143,23 @@ def test_write_and_bad_requests(export_ws: Workspace, tmp_path: Path) -> None:
         export.from_ids(export_ws, ["zz"])
     with pytest.raises(InvalidInputError, match="no board named"):
         export.from_board(export_ws, "nope")
+
+
+def test_cli_lists_boards_and_exports(export_ws: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    from core.cli import main
+
+    assert main(["boards", "--workspace", str(export_ws.root), "--json"]) == 0
+    [board] = json.loads(capsys.readouterr().out)["boards"]
+    assert (board["name"], board["items"]) == ("Edit", 4)
+    for what in (["--board", "Edit"], ["--tag", "red"], ["--cluster", "0"]):
+        out = tmp_path / f"{what[0][2:]}.zip"
+        assert main(["export", "--workspace", str(export_ws.root), *what, "--format", "zip", "--out", str(out),
+                     "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["bytes"] == out.stat().st_size and zipfile.is_zipfile(out)
+    assert main(["export", "--workspace", str(export_ws.root), "--board", "nope", "--format", "pdf", "--out",
+                 str(tmp_path / "x.pdf")]) == 2
+    assert "error: there is no board named 'nope'" in capsys.readouterr().err
+    assert not (tmp_path / "x.pdf").exists()
