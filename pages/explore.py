@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
-from components import auth, boards, clusterdata, clusters, explore, filterbar, ids, ratelimit, ui
+from components import auth, boards, catalog_grid, clusterdata, clusters, explore, filterbar, ids, ratelimit, ui
 from components.data import catalog, open_workspace, runs
 from core.workspace import build_command
 
@@ -151,6 +151,18 @@ def layout(map: str | None = None, color: str | None = None, **query: Any) -> ht
                 ],
                 class_name="g-3",
             ),
+            dbc.Card(
+                [
+                    dbc.CardHeader(html.Div([
+                        dbc.Button("Show the catalog table", id=ids.CATALOG_GRID_OPEN, color="link", size="sm",
+                                   class_name="p-0"),
+                        html.Span(id=ids.CATALOG_GRID_NOTE, className="small text-muted"),
+                    ], className="d-flex justify-content-between")),
+                    dbc.Collapse(dbc.CardBody(catalog_grid.grid(), class_name="p-1"), id=ids.CATALOG_GRID_PANEL,
+                                 is_open=False),
+                ],
+                class_name="shadow-sm mt-3",
+            ),
             dcc.Store(id=ids.EXPLORE_KEY, data=key.to_dict(color_by)),
             dcc.Store(id=ids.TRAY_IDS, data=[]),
             dcc.Location(id=ids.EXPLORE_NAV, refresh="callback-nav"),
@@ -250,9 +262,13 @@ def _select(selected: dict[str, Any] | None, key: dict[str, Any] | None,
     rows = explore.cached_trace_rows(map_key, key.get("color_by"), explore.view_of(key))
     keep = filterbar.keep_for(ws, filterbar.parse(ws, filter_state)[0], frame["item_id"])
     item_ids = explore.selected_ids(frame, rows, selected, keep)  # a lasso collects what passes the filter
+    return (item_ids, *_tray_view(ws, item_ids))
+
+
+def _tray_view(ws: Any, item_ids: list[str]) -> tuple[Any, Any]:
     cat = catalog(ws)
     cards = [ui.item_card(i, cat.label(i) if cat else None) for i in item_ids[: explore.TRAY_SHOWN]]
-    return item_ids, ui.gallery(cards, min_width=84, id=ids.TRAY_GALLERY) if cards else [], explore.tray_summary(len(item_ids))
+    return ui.gallery(cards, min_width=84, id=ids.TRAY_GALLERY) if cards else [], explore.tray_summary(len(item_ids))
 
 
 @callback(
@@ -338,3 +354,64 @@ def _to_board(_a: int | None, _n: int | None, item_ids: list[str] | None, board_
         if colour != "success":
             return ui.alert(message, colour, id=ids.TRAY_ALERT), no_update, no_update, no_update
     return ui.alert(message, colour, id=ids.TRAY_ALERT), boards.board_options(ws), board_id, board_id
+
+
+@callback(
+    Output(ids.CATALOG_GRID_PANEL, "is_open"),
+    Output(ids.CATALOG_GRID_OPEN, "children"),
+    Input(ids.CATALOG_GRID_OPEN, "n_clicks"),
+    State(ids.CATALOG_GRID_PANEL, "is_open"),
+    prevent_initial_call=True,
+)
+def _toggle_grid(_n: int | None, is_open: bool | None) -> tuple[bool, str]:
+    return (not is_open), ("Hide the catalog table" if not is_open else "Show the catalog table")
+
+
+@callback(
+    Output(ids.CATALOG_GRID, "rowData"),
+    Output(ids.CATALOG_GRID, "columnDefs"),
+    Output(ids.CATALOG_GRID_NOTE, "children"),
+    Input(ids.CATALOG_GRID_PANEL, "is_open"),
+    Input(ids.FILTER_STATE, "data"),
+    prevent_initial_call=True,
+)
+def _grid_rows(is_open: bool | None, filter_state: dict[str, Any] | None) -> tuple[Any, Any, Any]:
+    """The table's rows (what passes the filter), sent once it is opened."""
+    ws = open_workspace()
+    if ws is None or not is_open:
+        return no_update, no_update, no_update
+    rows, columns, note = catalog_grid.grid_rows(ws, filterbar.parse(ws, filter_state)[0])
+    return rows, columns, note
+
+
+@callback(
+    Output(ids.TRAY_IDS, "data", allow_duplicate=True),
+    Output(ids.TRAY, "children", allow_duplicate=True),
+    Output(ids.TRAY_SUMMARY, "children", allow_duplicate=True),
+    Input(ids.CATALOG_GRID, "selectedRows"),
+    State(ids.TRAY_IDS, "data"),
+    prevent_initial_call=True,
+)
+def _grid_to_tray(rows: list[dict[str, Any]] | None, tray: list[str] | None) -> tuple[Any, Any, Any]:
+    """Rows picked in the table are the selection (the tray), as a lasso's would be."""
+    ws = open_workspace()
+    if ws is None or not isinstance(rows, list):
+        return no_update, no_update, no_update
+    cat = catalog(ws)
+    item_ids = [i for i in catalog_grid.selected(rows) if i in cat][: 5 * explore.MAX_TRAY_ITEMS]
+    if set(item_ids) == set(tray or []):
+        return no_update, no_update, no_update
+    return (item_ids, *_tray_view(ws, item_ids))
+
+
+@callback(
+    Output(ids.CATALOG_GRID, "selectedRows"),
+    Input(ids.TRAY_IDS, "data"),
+    State(ids.CATALOG_GRID, "selectedRows"),
+    prevent_initial_call=True,
+)
+def _tray_to_grid(tray: list[str] | None, rows: list[dict[str, Any]] | None) -> Any:
+    """A lasso on the map selects the same rows in the table."""
+    if set(tray or []) == set(catalog_grid.selected(rows if isinstance(rows, list) else [])):
+        return no_update
+    return {"ids": list(tray or [])}
