@@ -94,9 +94,8 @@ def test_filter_the_map_by_a_tag_greys_the_others(atlas, app_workspace) -> None:
     atlas.driver.set_window_size(1400, 1000)
     atlas.wait_for_page(url=atlas.server_url + "/explore")
     atlas.wait_for_element(MAP, timeout=20)
-    tag_box = atlas.find_element(f"#{ids.FILTER_BAR} " + '[id*=\'"facet":"tag"\'] input')
-    tag_box.send_keys("greyed test")
-    tag_box.send_keys(Keys.ENTER)
+    atlas.select_dcc_dropdown(f"#{ids.FILTER_BAR} " + '[id*=\'"facet":"tag"\']', value="greyed test (5)")
+    atlas.find_element("body").send_keys(Keys.ESCAPE)
     WebDriverWait(atlas.driver, 15).until(lambda d: "f_tag=greyed+test" in d.current_url
                                           or "f_tag=greyed%20test" in d.current_url)
     counts_js = """
@@ -116,6 +115,9 @@ def test_filter_the_map_by_a_tag_greys_the_others(atlas, app_workspace) -> None:
     atlas.wait_for_page(url=atlas.driver.current_url)
     WebDriverWait(atlas.driver, 15).until(lambda d: d.execute_script(counts_js, MAP)[2] > 0)
     assert atlas.driver.execute_script(counts_js, MAP)[:2] == [5, len(item_ids)]
+    atlas.find_element("#" + ids.FILTER_RESET).click()  # cleared: nothing greyed, the URL without it
+    WebDriverWait(atlas.driver, 15).until(lambda d: d.execute_script(counts_js, MAP)[2] == 0)
+    WebDriverWait(atlas.driver, 15).until(lambda d: "f_tag" not in d.current_url)
     assert console_errors(atlas) == []
 
 
