@@ -67,6 +67,8 @@ def layout(board: str | None = None, **_query: Any) -> html.Div:
     prevent_initial_call=True,
 )
 def _create(_n: int | None, name: str | None, note: str | None) -> tuple[Any, Any, Any]:
+    if not _n:
+        return no_update, no_update, no_update
     ws = open_workspace()
     if ws is None:
         return ui.alert("The workspace is missing.", "danger"), no_update, no_update
@@ -103,6 +105,8 @@ def _open(board_id: int | None) -> Any:
     prevent_initial_call=True,
 )
 def _save(_n: int | None, board_id: int, name: str | None, note: str | None) -> Any:
+    if not _n:
+        return no_update
     ws = open_workspace()
     if ws is None:
         return ui.alert("The workspace is missing.", "danger")

@@ -335,6 +335,8 @@ def _to_board(_a: int | None, _n: int | None, item_ids: list[str] | None, board_
               name: str | None) -> tuple[Any, Any, Any, Any]:
     """The tray onto a board: an existing one, or a new one made from it (the role is checked
     on the server: a viewer's boards are their own)."""
+    if not (_a or _n):  # Dash makes an initial call of it on page load even so (both clicks None)
+        return no_update, no_update, no_update, no_update
     ws = open_workspace()
     if ws is None:
         return ui.alert("The workspace is missing.", "danger"), no_update, no_update, no_update
@@ -363,7 +365,9 @@ def _to_board(_a: int | None, _n: int | None, item_ids: list[str] | None, board_
     State(ids.CATALOG_GRID_PANEL, "is_open"),
     prevent_initial_call=True,
 )
-def _toggle_grid(_n: int | None, is_open: bool | None) -> tuple[bool, str]:
+def _toggle_grid(_n: int | None, is_open: bool | None) -> tuple[Any, Any]:
+    if not _n:
+        return no_update, no_update
     return (not is_open), ("Hide the catalog table" if not is_open else "Show the catalog table")
 
 

@@ -277,6 +277,8 @@ clientside_callback(
 )
 def _results_to_board(_n: int | None, ranked: list[dict[str, Any]] | None, board_id: str | None) -> Any:
     """Every result shown onto the open board, best first."""
+    if not _n:
+        return no_update
     ws = open_workspace()
     if ws is None:
         return no_update

@@ -93,7 +93,7 @@ def test_filter_the_map_by_a_tag_greys_the_others(atlas, app_workspace) -> None:
     Annotations(app_workspace.annotations_path).add_tag(item_ids[:5], "greyed test")
     atlas.driver.set_window_size(1400, 1000)
     atlas.wait_for_page(url=atlas.server_url + "/explore")
-    atlas.wait_for_element(MAP, timeout=20)
+    atlas.wait_for_element(MAP, timeout=60)
     atlas.select_dcc_dropdown(f"#{ids.FILTER_BAR} " + '[id*=\'"facet":"tag"\']', value="greyed test (5)")
     atlas.find_element("body").send_keys(Keys.ESCAPE)
     WebDriverWait(atlas.driver, 15).until(lambda d: "f_tag=greyed+test" in d.current_url
