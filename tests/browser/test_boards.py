@@ -101,9 +101,9 @@ def test_filter_the_map_by_a_tag_greys_the_others(atlas, app_workspace) -> None:
     counts_js = """
     const gd = document.querySelector(arguments[0]);
     let kept = 0, all = 0, scaled = 0;
-    gd.data.forEach(t => { const c = t.marker.color; all += t.x.length;
+    gd._fullData.forEach(t => { const c = t.marker.color; all += t.x.length;
       if (t.marker.colorscale) { scaled += 1; for (let i = 0; i < c.length; i++) { kept += c[i]; } } });
-    return [kept, all, scaled, gd.data.length];
+    return [kept, all, scaled, gd._fullData.length];
     """
     WebDriverWait(atlas.driver, 15).until(lambda d: d.execute_script(counts_js, MAP)[2] > 0)
     kept, total, scaled, traces = atlas.driver.execute_script(counts_js, MAP)
