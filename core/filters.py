@@ -154,13 +154,15 @@ def mask(table: pd.DataFrame, f: Filter, tag_members: Mapping[str, set[str]] | N
     if f.clusters:
         clusters = col("cluster")
         keep &= False if clusters is None else clusters.isin(list(f.clusters)).fillna(False).to_numpy(dtype=bool)
-    ids = table["item_id"] if "item_id" in table else pd.Series(table.index, index=table.index)
+    ids = (table["item_id"] if "item_id" in table else pd.Series(table.index)).tolist()
+
+    def member_of(members: set[str]) -> np.ndarray:  # set lookups: several times pandas' isin on strings
+        return np.fromiter((i in members for i in ids), dtype=bool, count=n)
+
     if f.tags:
-        members = set().union(*[(tag_members or {}).get(t, set()) for t in f.tags])
-        keep &= ids.isin(members).to_numpy()
+        keep &= member_of(set().union(*[(tag_members or {}).get(t, set()) for t in f.tags]))
     if f.boards:
-        members = set().union(*[(board_members or {}).get(b, set()) for b in f.boards])
-        keep &= ids.isin(members).to_numpy()
+        keep &= member_of(set().union(*[(board_members or {}).get(b, set()) for b in f.boards]))
     if f.colours:
         fam = col("colour_family")
         keep &= False if fam is None else fam.astype(str).isin(f.colours).to_numpy()
