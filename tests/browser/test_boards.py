@@ -100,6 +100,7 @@ def test_filter_the_map_by_a_tag_greys_the_others(atlas, app_workspace) -> None:
                                           or "f_tag=greyed%20test" in d.current_url)
     counts_js = """
     const gd = document.querySelector(arguments[0]);
+    if (!gd || !gd._fullData) { return [0, 0, 0, 0]; }
     let kept = 0, all = 0, scaled = 0;
     gd._fullData.forEach(t => { const c = t.marker.color; all += t.x.length;
       if (t.marker.colorscale) { scaled += 1; for (let i = 0; i < c.length; i++) { kept += c[i]; } } });
@@ -113,6 +114,7 @@ def test_filter_the_map_by_a_tag_greys_the_others(atlas, app_workspace) -> None:
     screenshot(atlas, "explore-filtered")
     # the filter lives in the URL: opening it again shows the same view
     atlas.wait_for_page(url=atlas.driver.current_url)
+    atlas.wait_for_element(MAP, timeout=60)
     WebDriverWait(atlas.driver, 15).until(lambda d: d.execute_script(counts_js, MAP)[2] > 0)
     assert atlas.driver.execute_script(counts_js, MAP)[:2] == [5, len(item_ids)]
     atlas.find_element("#" + ids.FILTER_RESET).click()  # cleared: nothing greyed, the URL without it
