@@ -197,9 +197,9 @@ class Annotations:
     def tags_by_item(self) -> dict[str, list[str]]:
         """``{item id: its tags, alphabetical}`` of every tagged item."""
         with self._connect() as con:
-            rows = con.execute("SELECT item_id, tag FROM tags ORDER BY item_id, tag").fetchall()
+            rows = con.execute("SELECT item_id, tag FROM tags").fetchall()
         out: dict[str, list[str]] = {}
-        for item_id, tag in rows:
+        for item_id, tag in sorted(rows):  # text order taken here: the backends collate differently
             out.setdefault(item_id, []).append(tag)
         return out
 

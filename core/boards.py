@@ -2,8 +2,9 @@
 
 A stylist pulls pieces together on a board (from the tray, a gallery card, search results),
 orders them, writes notes, then exports the board (:mod:`core.export`). Boards live in the
-workspace's ``annotations.sqlite`` (own tables), never in the recomputable artifacts, so
-re-running the pipeline loses none of them.
+workspace's annotations store (own tables in ``annotations.sqlite``, or in PostgreSQL when
+``DATABASE_URL`` is set: :mod:`core.store`), never in the recomputable artifacts, so re-running
+the pipeline loses none of them.
 
 Shared boards belong to the catalog (editors write them). A viewer's boards belong to their
 scratch space (:mod:`core.scratch`): keyed by their scratch id, seen only by them, and gone when
@@ -13,16 +14,16 @@ own, and writes only its own; opened without, it reads and writes the shared one
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import scratch, sqlite_store
+from core import scratch
 from core.annotations import MAX_NAME_LEN, _clean_ids, _clean_text
 from core.errors import InvalidInputError
+from core.store import Conn, Schema, Store, open_store
 
 __all__ = ["MAX_BOARD_ITEMS", "MAX_BOARD_NOTE_LEN", "MAX_BOARDS", "MAX_ITEM_NOTE_LEN", "MAX_SCRATCH_BOARDS", "Board",
            "BoardItem", "BoardSummary", "Boards"]
@@ -35,18 +36,19 @@ MAX_BOARD_NOTE_LEN = 2000
 MAX_ITEM_NOTE_LEN = 500
 SHARED = ""  # the owner of shared boards
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS boards (
-    board_id INTEGER PRIMARY KEY AUTOINCREMENT,
+# the boards table differs only in how its id counts up (SQLite AUTOINCREMENT never reuses an id)
+_BOARDS_COLUMNS = """
     owner    TEXT NOT NULL,          -- '' shared, else a scratch id
     name     TEXT NOT NULL,
     note     TEXT NOT NULL DEFAULT '',
-    created  REAL NOT NULL,
-    updated  REAL NOT NULL,
+    created  DOUBLE PRECISION NOT NULL,  -- unix time
+    updated  DOUBLE PRECISION NOT NULL,
     UNIQUE (owner, name)
 );
+"""
+_ITEMS = """
 CREATE TABLE IF NOT EXISTS board_items (
-    board_id INTEGER NOT NULL,
+    board_id BIGINT NOT NULL,
     item_id  TEXT NOT NULL,
     position INTEGER NOT NULL,
     note     TEXT NOT NULL DEFAULT '',
@@ -54,6 +56,11 @@ CREATE TABLE IF NOT EXISTS board_items (
 );
 CREATE INDEX IF NOT EXISTS board_items_order ON board_items(board_id, position);
 """
+_SCHEMA = scratch._SCHEMA + Schema(
+    common="",
+    sqlite="CREATE TABLE IF NOT EXISTS boards (\n    board_id INTEGER PRIMARY KEY AUTOINCREMENT," + _BOARDS_COLUMNS + _ITEMS,
+    postgresql="CREATE TABLE IF NOT EXISTS boards (\n    board_id BIGSERIAL PRIMARY KEY," + _BOARDS_COLUMNS + _ITEMS,
+)
 
 
 @dataclass(frozen=True)
@@ -117,12 +124,13 @@ def _board_id(value: object) -> int:
 
 
 class Boards:
-    """Repository over the boards of ``annotations.sqlite``.
+    """Repository over the boards of the workspace's annotations store.
 
     Parameters
     ----------
-    path : str or Path
-        The annotations database (``ws.annotations_path``).
+    path : str, Path or Store
+        The annotations database (``ws.annotations_path``; PostgreSQL instead when
+        ``DATABASE_URL`` is set, see :func:`core.store.open_store`), or a store.
     scratch_id : str, optional
         A viewer's scratch id: writes go to their own boards only; reads see the shared
         boards and theirs. None: the shared boards (an editor; the caller checks the role).
@@ -130,29 +138,26 @@ class Boards:
         ``() -> unix time`` (tests pass a fake one to expire scratch spaces).
     """
 
-    def __init__(self, path: str | Path, scratch_id: str | None = None,
+    def __init__(self, path: str | Path | Store, scratch_id: str | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         if scratch_id is not None and not scratch.is_scratch_id(scratch_id):
             raise InvalidInputError("invalid scratch id")
-        self.path = Path(path)
+        self.store = open_store(path)
         self.scratch_id = scratch_id
         self.owner = SHARED if scratch_id is None else scratch_id
         self.clock = clock
 
     # -- plumbing -----------------------------------------------------------------------
-    def _schema(self) -> str:
-        return _SCHEMA + scratch._SCHEMA
-
-    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
-        return sqlite_store.connect(self.path, self._schema())
+    def _connect(self) -> AbstractContextManager[Conn]:
+        return self.store.connect(_SCHEMA)
 
     @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
+    def _writing(self) -> Iterator[Conn]:
         """A transaction; for a scratch owner, one in which its space exists (expired spaces
         and their boards purged first)."""
-        with sqlite_store.transaction(self.path, self._schema()) as con:
+        with self.store.transaction(_SCHEMA) as con:
             if self.scratch_id is not None:
-                scratch.ScratchSpace(self.path, self.scratch_id, clock=self.clock)._open_for_write(con)
+                scratch.ScratchSpace(self.store, self.scratch_id, clock=self.clock)._open_for_write(con)
                 stale = [r[0] for r in con.execute(
                     "SELECT board_id FROM boards WHERE owner != '' AND owner NOT IN "
                     "(SELECT scratch_id FROM scratch_spaces)")]
@@ -160,7 +165,7 @@ class Boards:
                 con.executemany("DELETE FROM boards WHERE board_id = ?", [(b,) for b in stale])
             yield con
 
-    def _visible_owners(self, con: sqlite3.Connection) -> list[str]:
+    def _visible_owners(self, con: Conn) -> list[str]:
         """Owners whose boards this repository reads: shared, and a live scratch space."""
         if self.scratch_id is None:
             return [SHARED]
@@ -168,7 +173,7 @@ class Boards:
         live = row is not None and row[0] >= self.clock() - scratch.SCRATCH_TTL_S
         return [SHARED, self.scratch_id] if live else [SHARED]
 
-    def _row(self, con: sqlite3.Connection, board_id: object, write: bool) -> tuple[int, str, str, str, float, float]:
+    def _row(self, con: Conn, board_id: object, write: bool) -> tuple[int, str, str, str, float, float]:
         """``(board_id, owner, name, note, created, updated)`` of a board this repository may
         read (``write=False``) or write; InvalidInputError naming the board otherwise."""
         bid = _board_id(board_id)
@@ -181,7 +186,7 @@ class Boards:
             raise InvalidInputError(f"there is no board {bid}")
         return row
 
-    def _touch(self, con: sqlite3.Connection, bid: int) -> None:
+    def _touch(self, con: Conn, bid: int) -> None:
         con.execute("UPDATE boards SET updated = ? WHERE board_id = ?", (self.clock(), bid))
 
     # -- reading ------------------------------------------------------------------------
@@ -238,9 +243,8 @@ class Boards:
             if con.execute("SELECT COUNT(*) FROM boards WHERE owner = ?", (self.owner,)).fetchone()[0] >= cap_boards:
                 raise InvalidInputError(f"at most {cap_boards} boards can be kept" +
                                         ("" if self.scratch_id is None else " in your own space"))
-            cur = con.execute("INSERT INTO boards(owner, name, note, created, updated) VALUES (?, ?, ?, ?, ?)",
-                              (self.owner, name, note, now, now))
-            bid = int(cur.lastrowid or 0)
+            bid = int(con.execute("INSERT INTO boards(owner, name, note, created, updated) VALUES (?, ?, ?, ?, ?) "
+                                  "RETURNING board_id", (self.owner, name, note, now, now)).fetchone()[0])
             con.executemany("INSERT INTO board_items(board_id, item_id, position, note) VALUES (?, ?, ?, '')",
                             [(bid, i, n) for n, i in enumerate(ids)])
         return self.get(bid)
@@ -273,9 +277,8 @@ class Boards:
         ids = _clean_ids(item_ids, "item_ids")
         with self._writing() as con:
             bid = self._row(con, board_id, write=True)[0]
-            before = con.total_changes
-            con.executemany("DELETE FROM board_items WHERE board_id = ? AND item_id = ?", [(bid, i) for i in ids])
-            removed = con.total_changes - before
+            removed = con.executemany("DELETE FROM board_items WHERE board_id = ? AND item_id = ?",
+                                      [(bid, i) for i in ids])
             self._touch(con, bid)
             return removed
 

@@ -1,4 +1,6 @@
-"""Boards in the annotations database: order, notes, caps, scratch boards of viewers."""
+"""Boards in the annotations database: order, notes, caps, scratch boards of viewers.
+
+Every test runs on SQLite and on a real PostgreSQL (``backend``, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +12,14 @@ from core import scratch
 from core.annotations import Annotations
 from core.boards import MAX_ITEM_NOTE_LEN, MAX_SCRATCH_BOARDS, Boards
 from core.errors import InvalidInputError
+from tests.conftest import Backend
 
 IDS = [f"{n:016x}" for n in range(6)]
 
 
 @pytest.fixture()
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "annotations.sqlite"
+def db(backend: Backend) -> Path:
+    return backend.path
 
 
 def test_create_add_reorder_notes_round_trip(db: Path) -> None:
@@ -83,7 +86,7 @@ def test_bad_input_is_named(db: Path) -> None:
         boards.find("nope")
 
 
-def test_scratch_boards_are_private_and_expire(db: Path) -> None:
+def test_scratch_boards_are_private_and_expire(backend: Backend, db: Path) -> None:
     now = [1000.0]
     shared = Boards(db).create("shared", item_ids=IDS[:2])
     alice = Boards(db, scratch.new_scratch_id(), clock=lambda: now[0])
@@ -107,13 +110,32 @@ def test_scratch_boards_are_private_and_expire(db: Path) -> None:
     now[0] += scratch.SCRATCH_TTL_S + 1  # a day later alice's space has expired
     assert {b.name for b in alice.list()} == {"shared"}
     bob.create("later")  # any scratch write purges expired spaces and their boards
-    with sqlite3_connect(db) as con:
-        owners = {r[0] for r in con.execute("SELECT owner FROM boards")}
+    owners = {r[0] for r in backend.query("SELECT owner FROM boards")}
     assert alice.scratch_id not in owners
 
 
-def sqlite3_connect(path: Path):
-    import sqlite3
-    from contextlib import closing
+def test_backend_follows_database_url(backend: Backend, db: Path) -> None:
+    boards = Boards(db)
+    assert boards.store.kind == backend.kind
+    b = boards.create("Resort", "for the lookbook", IDS[:2])
+    assert backend.query("SELECT name, note FROM boards") == [("Resort", "for the lookbook")]
+    assert backend.query("SELECT item_id FROM board_items ORDER BY position") == [(i,) for i in IDS[:2]]
+    assert Boards(db).create("second").board_id > b.board_id
+    assert db.exists() == (backend.kind == "sqlite")  # no file when in PostgreSQL
 
-    return closing(sqlite3.connect(path))
+
+def test_workspaces_sharing_a_database_keep_their_own_boards(backend: Backend) -> None:
+    """Collections served from one DATABASE_URL: one schema each (one file each on SQLite)."""
+    summer, winter = backend.tmp / "summer" / "annotations.sqlite", backend.tmp / "winter" / "annotations.sqlite"
+    Boards(summer).create("Linen", item_ids=IDS[:2])
+    Boards(winter).create("Coats", item_ids=IDS[2:3])
+    assert [b.name for b in Boards(summer).list()] == ["Linen"]
+    assert [b.name for b in Boards(winter).list()] == ["Coats"]
+
+
+def test_tags_by_item_in_text_order(db: Path) -> None:
+    ann = Annotations(db)
+    ann.add_tag([IDS[1]], "red")
+    ann.add_tag([IDS[1], IDS[0]], "Blue")
+    ann.add_tag([IDS[1]], "blue")
+    assert ann.tags_by_item() == {IDS[0]: ["Blue"], IDS[1]: ["Blue", "blue", "red"]}

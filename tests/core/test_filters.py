@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.colour import colour_family
 from core.filters import MAX_VALUES, Filter, facets, mask, parse_params, to_params
 
 IDS = [f"{n:016x}" for n in range(6)]
@@ -92,20 +91,3 @@ def test_facets(table: pd.DataFrame) -> None:
     assert fac.categorical == {"season": ["summer", "winter"], "id_like": [f"sku{n}" for n in range(6)]}
     assert fac.numeric == {"price": (10.0, 60.0)}
     assert (fac.tags, fac.boards) == ({"sale": 2}, {7: "Edit"})
-
-
-@pytest.mark.parametrize("hex_colour, family", [
-    ("#000000", "black"), ("#ffffff", "white"), ("#808080", "grey"), ("#d2b48c", "beige"), ("#8b4513", "brown"),
-    ("#ff0000", "red"), ("#c8102e", "red"), ("#ffa500", "orange"), ("#ffff00", "yellow"), ("#228b22", "green"),
-    ("#0000ff", "blue"), ("#1a1a40", "blue"), ("#87ceeb", "blue"), ("#800080", "purple"), ("#ffc0cb", "pink"),
-    ("#ff69b4", "pink"), ("#f5f5dc", "beige"),
-])
-def test_colour_family_of_known_swatches(hex_colour: str, family: str) -> None:
-    assert colour_family(hex_colour) == family
-
-
-def test_colour_family_names_a_bad_colour() -> None:
-    from core.errors import InvalidInputError
-
-    with pytest.raises(InvalidInputError, match="not a colour"):
-        colour_family("#12345g")
