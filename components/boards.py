@@ -14,8 +14,9 @@ from dash import dcc, html
 
 from components import auth, ids, ratelimit, ui
 from components.data import catalog
-from components.downloads import LIST_URL, board_url
+from components.downloads import board_url, list_url
 from components.images import thumb_url
+from components.links import shown_slug, with_collection
 from core.boards import MAX_BOARD_NOTE_LEN, MAX_ITEM_NOTE_LEN, Board, Boards, BoardSummary
 from core.errors import StyleAtlasError
 from core.export import FORMATS
@@ -23,6 +24,21 @@ from core.workspace import Workspace
 
 FORMAT_LABELS = {"pdf": "Look-book PDF", "html": "Look-book HTML", "zip": "Images (ZIP)", "csv": "Table (CSV)"}
 MINE_NOTE = " Saved in your own space: only you see it, for a day."
+
+
+def active_value(board_id: object) -> dict[str, str]:
+    """What the ``ACTIVE_BOARD`` store (per tab) holds for the board the cards' ＋ adds to: the
+    board with its collection, since board ids count per collection."""
+    return {"c": shown_slug() or "", "board": str(board_id)}
+
+
+def active_board(data: object) -> str | None:
+    """The open board of an ``ACTIVE_BOARD`` store's data, when it belongs to the collection of
+    this request (a board opened in another collection is not this one's); None otherwise."""
+    if not isinstance(data, dict) or data.get("c") != (shown_slug() or ""):
+        return None
+    board = data.get("board")
+    return str(board)[:20] if board not in (None, "") else None
 
 
 def reader(ws: Workspace) -> Boards:
@@ -97,9 +113,9 @@ def list_cards(ws: Workspace) -> list[Any]:
         cover = html.Img(src=thumb_url(b.cover_id), className="card-img-top item-thumb") if b.cover_id else html.Div(
             "empty", className="board-empty-cover text-muted small")
         cards.append(dbc.Card([
-            dcc.Link(cover, href=f"/boards?board={b.board_id}", className="thumb-link"),
+            dcc.Link(cover, href=with_collection(f"/boards?board={b.board_id}"), className="thumb-link"),
             dbc.CardBody([
-                dcc.Link(b.name, href=f"/boards?board={b.board_id}", className="fw-semibold",
+                dcc.Link(b.name, href=with_collection(f"/boards?board={b.board_id}"), className="fw-semibold",
                          id=f"board-link-{b.board_id}"),
                 html.Div(f"{b.n_items} piece{'s' if b.n_items != 1 else ''}" + (" · yours" if b.mine else ""),
                          className="small text-muted"),
@@ -118,7 +134,7 @@ def piece(ws: Workspace, item_id: str, note: str, position: int, editable: bool)
             html.Div(str(position), className="board-position small text-muted"),
             dcc.Link(html.Img(src=thumb_url(item_id), className="board-thumb", alt=cat.label(item_id) or item_id,
                               draggable="false"),
-                     href=f"/item/{item_id}"),
+                     href=with_collection(f"/item/{item_id}")),
             html.Div(
                 [
                     html.Div(cat.label(item_id) or "unlabelled", className="small fw-semibold text-truncate"),
@@ -164,7 +180,7 @@ def detail(ws: Workspace, board: Board) -> html.Div:
     editable = may_edit(board)
     return html.Div(
         [
-            dcc.Link("← All boards", href="/boards", className="small"),
+            dcc.Link("← All boards", href=with_collection("/boards"), className="small"),
             ui.page_header(board.name, f"{len(board.items)} pieces" + (" · yours, only you see it" if board.mine else ""),
                            right=export_links(board)),
             dbc.Row([
@@ -196,11 +212,11 @@ def export_form(kind: str, fmt_ids: str, title: str) -> html.Form:
             dcc.Input(type="hidden", name="kind", value=kind),
             dcc.Input(type="hidden", name="title", value=title),
             html.Span("Export: ", className="small text-muted me-1"),
-            *[html.Button(f.upper(), type="submit", formAction=LIST_URL.format(fmt=f), className="btn btn-link btn-sm p-0 me-2",
+            *[html.Button(f.upper(), type="submit", formAction=list_url(f), className="btn btn-link btn-sm p-0 me-2",
                           id=f"{fmt_ids}-{f}") for f in FORMATS],
         ],
         method="POST",
-        action=LIST_URL.format(fmt="csv"),
+        action=list_url("csv"),
         className="d-flex align-items-center",
         id=fmt_ids,
     )

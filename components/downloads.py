@@ -22,6 +22,7 @@ from flask import Flask, Response, request, stream_with_context
 
 from components import auth, ratelimit, settings
 from components.data import open_workspace
+from components.links import with_collection
 from core import export
 from core.annotations import MAX_TAG_LEN
 from core.errors import StyleAtlasError
@@ -30,19 +31,25 @@ MAX_TITLE_LEN = 80
 ID_CHARS = 17  # an item id and its comma
 
 
+# every URL keeps the visitor's collection (?c=<slug>): the route opens that collection's workspace
 def board_url(board_id: int, fmt: str) -> str:
-    return f"/export/board/{int(board_id)}.{fmt}"
+    return with_collection(f"/export/board/{int(board_id)}.{fmt}")
 
 
 def tag_url(tag: str, fmt: str) -> str:
-    return f"/export/tag/{quote(tag, safe='')}.{fmt}"
+    return with_collection(f"/export/tag/{quote(tag, safe='')}.{fmt}")
 
 
 def cluster_url(cluster: int, fmt: str) -> str:
-    return f"/export/cluster/{int(cluster)}.{fmt}"
+    return with_collection(f"/export/cluster/{int(cluster)}.{fmt}")
 
 
 LIST_URL = "/export/list.{fmt}"
+
+
+def list_url(fmt: str) -> str:
+    """Where the tray's or a result list's export form posts."""
+    return with_collection(LIST_URL.format(fmt=fmt))
 
 
 def _refuse(message: str, status: int = 400) -> Response:

@@ -14,6 +14,7 @@ from dash import ALL, Input, Output, State, callback, ctx, html, no_update
 
 from components import boards, ids, ui
 from components.data import open_workspace
+from components.links import with_collection
 from core.boards import MAX_BOARD_NOTE_LEN
 from core.errors import StyleAtlasError
 
@@ -43,7 +44,8 @@ def layout(board: str | None = None, **_query: Any) -> html.Div:
         try:
             found = boards.reader(ws).get(board)
         except StyleAtlasError:
-            return html.Div(ui.not_found("board", str(board), back_href="/boards", back_label="See all boards"),
+            return html.Div(ui.not_found("board", str(board), back_href=with_collection("/boards"),
+                                         back_label="See all boards"),
                             id=ids.PAGE_BOARDS)
         return html.Div(boards.detail(ws, found), id=ids.PAGE_BOARDS)
     cards = boards.list_cards(ws)
@@ -76,7 +78,7 @@ def _create(_n: int | None, name: str | None, note: str | None) -> tuple[Any, An
     if made is None:
         return ui.alert(message, colour), no_update, no_update
     return (ui.alert(message, colour), ui.gallery(boards.list_cards(ws), min_width=170),
-            str(made.board_id))
+            boards.active_value(made.board_id))
 
 
 @callback(
@@ -93,7 +95,7 @@ def _open(board_id: int | None) -> Any:
         board = boards.reader(ws).get(board_id)
     except StyleAtlasError:
         return no_update
-    return str(board.board_id) if boards.may_edit(board) else no_update
+    return boards.active_value(board.board_id) if boards.may_edit(board) else no_update
 
 
 @callback(
@@ -168,7 +170,7 @@ def _change(order: dict[str, Any] | None, removes: list[int | None], _notes: lis
     State(ids.ACTIVE_BOARD, "data"),
     prevent_initial_call=True,
 )
-def _add_card(clicks: list[int | None], board_id: str | None) -> Any:
+def _add_card(clicks: list[int | None], active: Any) -> Any:
     """The ＋ of a gallery card: add that piece to the open board."""
     trigger = ctx.triggered_id
     if not isinstance(trigger, dict) or not any(clicks) or not (ctx.triggered and ctx.triggered[0]["value"]):
@@ -176,5 +178,5 @@ def _add_card(clicks: list[int | None], board_id: str | None) -> Any:
     ws = open_workspace()
     if ws is None:
         return no_update
-    message, colour = boards.add_to_board(ws, board_id, [str(trigger["item"])])
+    message, colour = boards.add_to_board(ws, boards.active_board(active), [str(trigger["item"])])
     return ui.alert(message, colour, id="board-add-alert", duration=4000)

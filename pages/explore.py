@@ -355,7 +355,7 @@ def _to_board(_a: int | None, _n: int | None, item_ids: list[str] | None, board_
         message, colour = boards.add_to_board(ws, board_id, item_ids)
         if colour != "success":
             return ui.alert(message, colour, id=ids.TRAY_ALERT), no_update, no_update, no_update
-    return ui.alert(message, colour, id=ids.TRAY_ALERT), boards.board_options(ws), board_id, board_id
+    return ui.alert(message, colour, id=ids.TRAY_ALERT), boards.board_options(ws), board_id, boards.active_value(board_id)
 
 
 @callback(

@@ -275,7 +275,7 @@ clientside_callback(
     State(ids.ACTIVE_BOARD, "data"),
     prevent_initial_call=True,
 )
-def _results_to_board(_n: int | None, ranked: list[dict[str, Any]] | None, board_id: str | None) -> Any:
+def _results_to_board(_n: int | None, ranked: list[dict[str, Any]] | None, active: Any) -> Any:
     """Every result shown onto the open board, best first."""
     if not _n:
         return no_update
@@ -283,7 +283,7 @@ def _results_to_board(_n: int | None, ranked: list[dict[str, Any]] | None, board
     if ws is None:
         return no_update
     item_ids = [str(r.get("item_id")) for r in (ranked or [])[: search.DEFAULT_K] if isinstance(r, dict)]
-    message, colour = boards.add_to_board(ws, board_id, item_ids)
+    message, colour = boards.add_to_board(ws, boards.active_board(active), item_ids)
     return ui.alert(message, colour, id="board-add-alert", duration=4000)
 
 

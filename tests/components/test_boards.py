@@ -94,7 +94,8 @@ def test_viewer_board_writes_go_to_their_scratch_and_never_to_shared(tiny_ws: Wo
     resp = _tray_to_board(viewer, item_ids[1:3], new_name="Mine")
     assert "only you see it" in text(resp)
     assert [b.name for b in Boards(tiny_ws.annotations_path).list()] == ["Shared"]  # not among the shared
-    mine_id = json.loads(text(resp))["response"][ids.ACTIVE_BOARD]["data"]
+    active = json.loads(text(resp))["response"][ids.ACTIVE_BOARD]["data"]
+    mine_id = active["board"]
     assert viewer.get(f"/export/board/{mine_id}.csv").status_code == 200  # the viewer exports their own board
     other = client()
     assert "no board" in text(other.get(f"/export/board/{mine_id}.csv"))  # nobody else sees it
@@ -159,3 +160,29 @@ def test_filter_from_controls_and_on_the_map(tiny_ws: Workspace) -> None:
     figure = json.dumps(page)
     assert '"colorscale"' in figure and " of " in figure  # greyed, counted: "Dress (2 of 2)"
     assert "f_tag" in figure and '"red"' in figure  # the bar shows the filter from the URL
+
+
+def test_boards_keep_their_collection(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Board links, downloads and export forms carry ``?c=``; the export route reads the boards
+    of the URL's collection; an open board of one collection is not the open board of another."""
+    from app import server
+    from components import boards as board_ui
+    from components.downloads import board_url, list_url
+    from core import collections
+
+    monkeypatch.setenv(collections.HOME_ENV, str(tmp_path / "home"))
+    monkeypatch.delenv(collections.WORKSPACE_ENV, raising=False)
+    Workspace(tmp_path / "home" / "demo")
+    collections.create("Summer 2025", "new season")
+    summer = Boards(tmp_path / "home" / "summer-2025" / "annotations.sqlite").create("Linen")
+    with server.test_request_context("/boards?c=summer-2025"):
+        assert board_url(summer.board_id, "pdf") == f"/export/board/{summer.board_id}.pdf?c=summer-2025"
+        assert list_url("zip") == "/export/list.zip?c=summer-2025"
+        active = board_ui.active_value(summer.board_id)
+        assert board_ui.active_board(active) == str(summer.board_id)
+        assert board_ui.active_board(str(summer.board_id)) is None  # a bare id from the browser is not trusted
+    with server.test_request_context("/explore?c=demo"):
+        assert board_ui.active_board(active) is None  # opened in Summer 2025: not the demo's board
+    c = client()
+    assert c.get(f"/export/board/{summer.board_id}.csv?c=summer-2025").status_code == 200
+    assert "no board" in text(c.get(f"/export/board/{summer.board_id}.csv?c=demo"))
