@@ -18,7 +18,7 @@ from components.links import with_collection
 from core.boards import MAX_BOARD_NOTE_LEN
 from core.errors import StyleAtlasError
 
-dash.register_page(__name__, path="/boards", name="Boards", title="Style Atlas · Boards", nav_order=5)
+dash.register_page(__name__, path="/boards", name="Boards", title="Style Atlas · Boards", nav_order=6)
 
 
 def _create_form() -> dbc.Card:
