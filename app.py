@@ -27,11 +27,12 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Dash, html
+from dash import Dash, dcc, html
 
-from components import build_banner
+from components import build_banner, ids
 from components.account import widget as account_widget
 from components.collection_admin import switcher as collection_switcher
+from components.downloads import register_export_routes
 from components.hosting import alert_slot, callback_error, init_hosting
 from components.images import register_image_route
 from components.settings import REPO, debug_enabled, host, max_request_bytes, port
@@ -62,6 +63,9 @@ def _layout() -> html.Div:
             navbar(dash.page_registry.values(), extra=[collection_switcher(), account_widget()]),
             dbc.Container([build_banner.layout(), alert_slot(), dash.page_container], fluid="xxl",
                           class_name="pb-5"),
+            # the board the cards' ＋ adds to (per tab), and where that action answers
+            dcc.Store(id=ids.ACTIVE_BOARD, storage_type="session"),
+            html.Div(id=ids.BOARD_ADD_MESSAGE, className="board-add-toast"),
         ]
     )
 
@@ -84,6 +88,7 @@ def create_app() -> Dash:
     application.server.config["MAX_CONTENT_LENGTH"] = max_request_bytes()  # 413 before parsing
     init_hosting(application.server)
     register_image_route(application.server)
+    register_export_routes(application.server)
     application.layout = _layout
     return application
 

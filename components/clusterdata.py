@@ -106,12 +106,8 @@ def display_names(ws: Workspace, run_id: str = "default") -> dict[int, str]:
     tab = table(ws, run_id)
     if tab is None:
         return {}
-    names = {int(r.cluster): str(r.auto_name) for r in tab.itertuples()}
-    saved = Annotations(ws.annotations_path).cluster_names(run_id, members(ws, run_id))
-    for key, name in saved.items():
-        if int(key) in names:
-            names[int(key)] = name
-    return names
+    auto = {int(r.cluster): str(r.auto_name) for r in tab.itertuples()}
+    return Annotations(ws.annotations_path).display_names(run_id, auto, members(ws, run_id))
 
 
 # -- the tree: the fine clusters merged into coarser groups ------------------------------------

@@ -8,13 +8,14 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components import clusterdata, ids, ui
+from components import clusterdata, filterbar, ids, ui
 from components.auth import is_editor
 from components.data import catalog, visible
 from components.links import with_collection
 from core.annotations import Annotations
 from core.cluster.hierarchy import names_key
 from core.errors import StyleAtlasError
+from core.filters import Filter
 from core.workspace import Workspace
 
 PER_PAGE = 24
@@ -180,15 +181,17 @@ def name_editor(c: int, name: str, auto_name: str, level: int | None = None) -> 
     )
 
 
-def overview_card(ws: Workspace, row: dict[str, Any], level: int | None = None) -> dbc.Card:
+def overview_card(ws: Workspace, row: dict[str, Any], level: int | None = None,
+                  passing: set[str] | None = None) -> dbc.Card:
     """One cluster in the grid (or, with ``level``, one group of that cut: its clusters are
-    linked): name editor, numbers, representative thumbnails, link."""
+    linked): name editor, numbers, representative thumbnails (``passing``: only those that pass
+    the filter bar), link."""
     c = row["cluster"]
     if level is not None:
-        return _group_card(ws, row, level)
+        return _group_card(ws, row, level, passing)
     conf = f"{row['mean_confidence']:.2f}" if row["mean_confidence"] is not None else "—"
     cat = catalog(ws)
-    thumbs = [ui.item_card(i, cat.label(i) or "unlabelled") for i in visible(ws, row["representatives"])[:PREVIEW]]
+    thumbs = [ui.item_card(i, cat.label(i) or "unlabelled") for i in _passing(visible(ws, row["representatives"]), passing)[:PREVIEW]]
     return dbc.Card(
         [
             dbc.CardHeader(
@@ -214,9 +217,15 @@ def overview_card(ws: Workspace, row: dict[str, Any], level: int | None = None) 
     )
 
 
-def _group_card(ws: Workspace, row: dict[str, Any], level: int) -> dbc.Card:
+def _passing(item_ids: list[str], passing: set[str] | None) -> list[str]:
+    """``item_ids`` that pass the filter bar (all of them without a filter)."""
+    return item_ids if passing is None else [i for i in item_ids if i in passing]
+
+
+def _group_card(ws: Workspace, row: dict[str, Any], level: int, passing: set[str] | None = None) -> dbc.Card:
     cat = catalog(ws)
-    thumbs = [ui.item_card(i, cat.label(i) or "unlabelled") for i in row["representatives"][:PREVIEW]]
+    reps = _passing(visible(ws, row["representatives"]), passing)
+    thumbs = [ui.item_card(i, cat.label(i) or "unlabelled") for i in reps[:PREVIEW]]
     links = [dcc.Link(f"cluster {j}", href=with_collection(f"/clusters?cluster={j}"), className="small me-2") for j in row["leaves"]]
     return dbc.Card(
         [
@@ -248,11 +257,14 @@ def level_control(k: int, value: int | None = None, id: str = ids.CLUSTERS_LEVEL
     )
 
 
-def grid(ws: Workspace, level: int) -> dbc.Row:
-    """The cards of the cut at ``level`` (the fine clusters at k)."""
+def grid(ws: Workspace, level: int, active: Filter | None = None) -> dbc.Row:
+    """The cards of the cut at ``level`` (the fine clusters at k); with an ``active`` filter
+    their thumbnails are those that pass it."""
     k = clusterdata.n_levels(ws)
     rows = group_rows(ws, level)
-    return dbc.Row([dbc.Col(overview_card(ws, r, None if level == k else level), lg=6, xxl=4) for r in rows],
+    passing = (None if active is None or active.is_empty()
+               else set(filterbar.passing(ws, active, [i for r in rows for i in r["representatives"]])))
+    return dbc.Row([dbc.Col(overview_card(ws, r, None if level == k else level, passing), lg=6, xxl=4) for r in rows],
                    class_name="g-3 mt-1")
 
 

@@ -262,15 +262,22 @@ def _density_trace(grid: map_view.Density) -> dict[str, Any]:
     }
 
 
+FILTERED_OUT = "#d5d9df"  # the colour of points the filter leaves out (greyed, not hidden)
+
+
 def build_figure(frame: pd.DataFrame, color_by: str = "cluster", names: dict[int, str] | None = None,
-                 view: map_view.Bounds | None = None) -> dict[str, Any]:
+                 view: map_view.Bounds | None = None, keep: np.ndarray | None = None) -> dict[str, Any]:
     """The map as a plotly figure dict: one ``scattergl`` trace per group (legend toggles them),
     under which an aggregated view (see :func:`plan`) draws its density heatmap.
 
     Point j of trace i is frame row ``trace_rows(frame, color_by, view)[i][j]``; ``names`` maps
-    cluster ids to display names.
+    cluster ids to display names. ``keep``: (n_rows,) bool of the points that pass the filter
+    bar; the others stay on the map, greyed (each trace's colour is then a 0/1 typed array over
+    a two-colour scale, so the figure grows by one byte per point), and legends count what passes.
     """
     names = names or {}
+    if keep is not None and (len(keep) != len(frame) or bool(np.all(keep))):
+        keep = None
     color_by = effective_color(frame, color_by)
     drawn = plan(frame, color_by, names, view)
     n = sum(len(rows) for _, rows, _, _ in drawn.traces)
@@ -280,6 +287,9 @@ def build_figure(frame: pd.DataFrame, color_by: str = "cluster", names: dict[int
     traces: list[dict[str, Any]] = [] if drawn.density is None else [_density_trace(drawn.density)]
     for name, rows, colour, count in drawn.traces:
         if colour is None:
+            colours = frame["dominant_colour"].to_numpy()[rows]
+            if keep is not None:
+                colours = np.where(keep[rows], colours, FILTERED_OUT)
             traces.append(
                 {
                     "type": "scattergl",
@@ -287,21 +297,29 @@ def build_figure(frame: pd.DataFrame, color_by: str = "cluster", names: dict[int
                     "name": name,
                     "x": _typed(x[rows]),
                     "y": _typed(y[rows]),
-                    "marker": {"size": size + 1, "color": frame["dominant_colour"].to_numpy()[rows].tolist(),
+                    "marker": {"size": size + 1, "color": colours.tolist(),
                                "line": {"width": 0.3, "color": "#555"}},
                     "hoverinfo": "none",
                     "showlegend": False,
                 }
             )
         else:
+            marker: dict[str, Any] = {"size": size, "color": colour, "opacity": 0.85}
+            label = f"{count}"
+            if keep is not None:
+                passed = keep[rows]
+                marker.update(color=_typed(passed.astype(np.uint8)), cmin=0, cmax=1, showscale=False,
+                              colorscale=[[0, FILTERED_OUT], [1, colour]])
+                if drawn.density is None:  # every item of the group in view is drawn: count what passes
+                    label = f"{int(passed.sum())} of {count}"
             traces.append(
                 {
                     "type": "scattergl",
                     "mode": "markers",
-                    "name": f"{name} ({count})",
+                    "name": f"{name} ({label})",
                     "x": _typed(x[rows]),
                     "y": _typed(y[rows]),
-                    "marker": {"size": size, "color": colour, "opacity": 0.85},
+                    "marker": marker,
                     "hoverinfo": "none",
                 }
             )
@@ -367,19 +385,28 @@ def tooltip(
     return True, point.get("bbox"), children
 
 
-def selected_ids(frame: pd.DataFrame, rows: list[np.ndarray], selected_data: dict[str, Any] | None) -> list[str]:
-    """Item ids of a box or lasso selection (``selectedData``), in frame order, no duplicates.
+def selected_ids(frame: pd.DataFrame, rows: list[np.ndarray], selected_data: dict[str, Any] | None,
+                 keep: np.ndarray | None = None) -> list[str]:
+    """Item ids of a box or lasso selection (``selectedData``), in frame order, no duplicates;
+    with ``keep`` ((n_rows,) bool), only the points that pass the filter.
 
     On a large map (``map_view.is_large``) the lasso polygon or box is tested against every
     item, so a selection on an aggregated view still yields every item inside it.
     """
+    if keep is not None and len(keep) != len(frame):
+        keep = None
     if map_view.is_large(len(frame)):  # the figure drew a part of the map: resolve the polygon on every item
         inside = map_view.selection_rows(frame["x"].to_numpy(np.float32), frame["y"].to_numpy(np.float32), selected_data)
         if inside is not None:
+            inside = np.asarray(inside)
+            if keep is not None:
+                inside = inside[keep[inside]]
             return frame["item_id"].iloc[inside].tolist()
     if not selected_data or not selected_data.get("points"):
         return []
     picked = sorted({r for r in (_row_of(p, rows) for p in selected_data["points"]) if r is not None and 0 <= r < len(frame)})
+    if keep is not None:
+        picked = [r for r in picked if keep[r]]
     return frame["item_id"].iloc[picked].tolist()
 
 

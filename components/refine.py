@@ -8,6 +8,7 @@ holds at most ``MAX_COLOURS`` finite CIELAB colours.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from core.workspace import Workspace
 
 MAX_COLOURS = 8
 CANDIDATES = 200  # image-search candidates re-ranked by colour
+FILTERED_CANDIDATES = 8 * DEFAULT_K  # image-search candidates a filter bar thins
 SOURCE = "search feedback"
 
 
@@ -113,12 +115,14 @@ def colour_query(data: Any) -> Any:
 # -- results -----------------------------------------------------------------------------------
 def results(ws: Workspace, q: dict[str, Any] | None, weights: dict[str, float] | None = None,
             mark_data: Any = None, colour: Any = None, scratch: str | None = None,
-            k: int = DEFAULT_K) -> tuple[list[dict[str, Any]], list[str]]:
+            k: int = DEFAULT_K, allowed: Collection[str] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Ranked ``{"item_id", "score", "label", "vote", "delta_e"}`` and notes on what shaped them.
 
     The image query (refined by the marks: Rocchio on the served embedding) ranks the catalog;
     thumbs-down items and hidden duplicates leave the results; a colour query alone ranks by
-    palette distance, with an image query it re-ranks the image's candidates.
+    palette distance, with an image query it re-ranks the image's candidates. ``allowed``: only
+    these items (what passes the filter bar; None: all); the image index is then asked for
+    ``FILTERED_CANDIDATES`` and its hits thinned.
     """
     from core.colour_search import combine, search_colour
     from core.similarity.feedback import rocchio
@@ -131,7 +135,7 @@ def results(ws: Workspace, q: dict[str, Any] | None, weights: dict[str, float] |
         if cq is None:
             return [], notes
         try:
-            hits, ms = search_colour(ws, cq, k, skip=gone)
+            hits, ms = search_colour(ws, cq, k, allowed=allowed, skip=gone)
         except StyleAtlasError as exc:
             raise SearchError(f"Search by colour needs the palettes: {exc}") from None
         notes.append(f"closest in colour ({ms:.0f} ms)")
@@ -154,11 +158,17 @@ def results(ws: Workspace, q: dict[str, Any] | None, weights: dict[str, float] |
         notes.append(f"refined by {len(up)} 👍 and {len(down)} 👎")
     exclude = {q.get("item_id"), *down, *gone} - {None}
     n = CANDIDATES if cq is not None else k
+    if allowed is not None:
+        n = max(n, FILTERED_CANDIDATES)
     try:
         mine = _scratch_directions(ws, scratch)[0] if weights else {}
         hits = art.search(vector, n, exclude=exclude, shift=weights, extra=mine)
     except InvalidInputError as exc:
         raise SearchError(str(exc)) from None
+    if allowed is not None:  # only what passes the filter, best first
+        hits = [h for h in hits if h.item_id in allowed]
+        if cq is None:
+            hits = hits[:k]
     votes = {**{i: "up" for i in up}, **{i: "down" for i in down}}
     if cq is None:
         return [{"item_id": h.item_id, "score": h.score, "label": cat.label(h.item_id), "vote": votes.get(h.item_id),

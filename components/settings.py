@@ -77,6 +77,7 @@ def port() -> int:
 DEFAULT_SIGNIN_LIMIT = "5 per minute;30 per hour"
 DEFAULT_QUERY_LIMIT = "20 per minute"
 DEFAULT_SCRATCH_LIMIT = "30 per minute"
+DEFAULT_EXPORT_LIMIT = "20 per minute"
 
 
 def editors_setting() -> str:
@@ -100,9 +101,10 @@ def debug_enabled() -> bool:
 
 
 def rate_limit(kind: str) -> str:
-    """The per-client limit of ``kind`` (``signin``, ``query``, ``scratch``) in Flask-Limiter's
-    notation, from ``STYLE_ATLAS_<KIND>_LIMIT`` or the default."""
-    default = {"signin": DEFAULT_SIGNIN_LIMIT, "query": DEFAULT_QUERY_LIMIT, "scratch": DEFAULT_SCRATCH_LIMIT}[kind]
+    """The per-client limit of ``kind`` (``signin``, ``query``, ``scratch``, ``export``) in
+    Flask-Limiter's notation, from ``STYLE_ATLAS_<KIND>_LIMIT`` or the default."""
+    default = {"signin": DEFAULT_SIGNIN_LIMIT, "query": DEFAULT_QUERY_LIMIT, "scratch": DEFAULT_SCRATCH_LIMIT,
+               "export": DEFAULT_EXPORT_LIMIT}[kind]
     return os.environ.get(f"STYLE_ATLAS_{kind.upper()}_LIMIT", "").strip() or default
 
 

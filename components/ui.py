@@ -141,14 +141,19 @@ def item_card(
     badge: str | None = None,
     href: str | None = None,
     extra: Any = None,
+    board_add: bool = True,
 ) -> dbc.Card:
-    """One image card linking to the item's detail view."""
+    """One image card linking to the item's detail view, with a ＋ that adds it to the open board."""
     body = [
         html.Div(
             [
                 html.Span(title or "unlabelled", className="card-title small fw-semibold text-truncate mb-0"),
-                dcc.Link("similar", href=with_collection(f"/search?item={item_id}"), className="similar-link small",
-                         title="Find similar pieces"),
+                html.Span([
+                    dcc.Link("similar", href=with_collection(f"/search?item={item_id}"), className="similar-link small",
+                             title="Find similar pieces"),
+                    html.Button("＋", id={"type": ids.BOARD_ADD_TYPE, "item": item_id}, className="board-add-btn",
+                                title="Add to the open board", n_clicks=0) if board_add else None,
+                ], className="text-nowrap"),
             ],
             className="d-flex justify-content-between align-items-baseline gap-1",
         ),

@@ -194,6 +194,15 @@ class Annotations:
             rows = con.execute("SELECT tag, COUNT(*) FROM tags GROUP BY tag").fetchall()
         return {r[0]: int(r[1]) for r in sorted(rows, key=lambda r: (-int(r[1]), r[0]))}
 
+    def tags_by_item(self) -> dict[str, list[str]]:
+        """``{item id: its tags, alphabetical}`` of every tagged item."""
+        with self._connect() as con:
+            rows = con.execute("SELECT item_id, tag FROM tags").fetchall()
+        out: dict[str, list[str]] = {}
+        for item_id, tag in sorted(rows):  # text order taken here: the backends collate differently
+            out.setdefault(item_id, []).append(tag)
+        return out
+
     # -- cluster names ------------------------------------------------------------------
     def set_cluster_name(
         self,
@@ -275,6 +284,16 @@ class Annotations:
             if m is None and k in current and k not in out:
                 out[k] = n
         return out
+
+    def display_names(self, run_id: str, auto_names: Mapping[int, str],
+                      members: Mapping[int, Iterable[str]]) -> dict[int, str]:
+        """``{cluster: name}`` of a run: the stylist's name where one was given (matched to the
+        current ``members`` by overlap), else the automatic one of ``auto_names``."""
+        names = {int(c): str(n) for c, n in auto_names.items()}
+        for key, name in self.cluster_names(run_id, members).items():
+            if int(key) in names:
+                names[int(key)] = name
+        return names
 
     # -- direction example sets ------------------------------------------------------------
     def save_direction_examples(

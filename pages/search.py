@@ -7,9 +7,9 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
-from components import auth, clusterdata, ids, ratelimit, refine, search, ui
+from components import auth, boards, clusterdata, filterbar, ids, ratelimit, refine, search, ui
 from components.data import catalog, open_workspace
 from components.links import with_collection
 from components.settings import max_upload_bytes
@@ -124,8 +124,8 @@ def _vote_buttons(item_id: str, vote: str | None) -> html.Div:
     )
 
 
-def layout(item: str | None = None, **_query: Any) -> html.Div:
-    """Search; ``?item=<id>`` starts from a catalog item."""
+def layout(item: str | None = None, **query: Any) -> html.Div:
+    """Search; ``?item=<id>`` starts from a catalog item; ``f_*`` parameters filter the results."""
     ws = open_workspace()
     header = ui.page_header("Find similar pieces", "Start from a photo, an address or any item in the catalog.")
     guard = ui.page_guard(ws, header, ids.PAGE_SEARCH, "similarity/default",
@@ -148,8 +148,19 @@ def layout(item: str | None = None, **_query: Any) -> html.Div:
                     dbc.Col([_query_panel(), _sliders(dirs, problems)], lg=4),
                     dbc.Col(
                         [
+                            filterbar.bar(ws, query)[0],
                             html.Div(message, id=ids.SEARCH_MESSAGE),
-                            html.Div(id=ids.SEARCH_SUMMARY, className="small text-muted mb-2"),
+                            html.Div(
+                                [
+                                    html.Div(id=ids.SEARCH_SUMMARY, className="small text-muted"),
+                                    html.Div([
+                                        dbc.Button("＋ all to the open board", id=ids.SEARCH_ADD_BOARD, size="sm",
+                                                   color="link", class_name="p-0 me-3"),
+                                        boards.export_form("results", ids.SEARCH_EXPORT, "search results"),
+                                    ], className="d-flex align-items-center"),
+                                ],
+                                className="d-flex justify-content-between flex-wrap gap-2 mb-2",
+                            ),
                             dcc.Loading(html.Div(id=ids.SEARCH_RESULTS), type="dot", delay_show=400),
                         ],
                         lg=8,
@@ -160,6 +171,7 @@ def layout(item: str | None = None, **_query: Any) -> html.Div:
             dcc.Store(id=ids.SEARCH_QUERY, data=initial),
             dcc.Store(id=ids.SEARCH_MARKS, data=None),
             dcc.Store(id=ids.SEARCH_COLOUR_QUERY, data=None),
+            dcc.Store(id=ids.SEARCH_RESULT_IDS, data=[]),
         ],
         id=ids.PAGE_SEARCH,
     )
@@ -197,26 +209,30 @@ def _new_query(contents: str | None, _go: int | None, _submit: int | None, filen
     Output(ids.SEARCH_RESULTS, "children"),
     Output(ids.SEARCH_SUMMARY, "children"),
     Output(ids.SEARCH_QUERY_VIEW, "children"),
+    Output(ids.SEARCH_RESULT_IDS, "data"),
     Input(ids.SEARCH_QUERY, "data"),
     Input({"type": ids.DIR_SLIDER_TYPE, "name": ALL}, "value"),
     Input(ids.SEARCH_MARKS, "data"),
     Input(ids.SEARCH_COLOUR_QUERY, "data"),
+    Input(ids.FILTER_STATE, "data"),
     State({"type": ids.DIR_SLIDER_TYPE, "name": ALL}, "id"),
 )
 def _results(q: dict[str, Any] | None, values: list[float | None], marks: Any, colour: Any,
-             slider_ids: list[dict[str, str]]) -> tuple[Any, Any, Any]:
+             filter_state: dict[str, Any] | None, slider_ids: list[dict[str, str]]) -> tuple[Any, Any, Any, Any]:
     if not q and not colour:
         return (ui.empty_state("No query yet", "Drop a photo, paste an address, pick a colour, or use “Find similar” "
-                               "on any item.", icon="⌕", id=ids.SEARCH_EMPTY), None, None)
+                               "on any item.", icon="⌕", id=ids.SEARCH_EMPTY), None, None, [])
     ws = open_workspace()
     if ws is None:
-        return no_update, no_update, no_update
+        return no_update, no_update, no_update, no_update
     t0 = time.perf_counter()
     weights = search.clean_weights([i["name"] for i in slider_ids], values)
+    active = filterbar.parse(ws, filter_state)[0]
     try:
-        results, notes = refine.results(ws, q, weights, marks, colour, scratch=auth.scratch_id())
+        results, notes = refine.results(ws, q, weights, marks, colour, scratch=auth.scratch_id(),
+                                        allowed=filterbar.allowed(ws, active))
     except search.SearchError as exc:
-        return ui.alert(str(exc), "danger"), None, no_update
+        return ui.alert(str(exc), "danger"), None, no_update, []
     ms = (time.perf_counter() - t0) * 1000
     cat = catalog(ws)
     cards = [ui.item_card(r["item_id"], r["label"] or "unlabelled",
@@ -225,7 +241,8 @@ def _results(q: dict[str, Any] | None, values: list[float | None], marks: Any, c
              for r in results]
     shift = ", ".join(f"{n} {w:+.1f}" for n, w in weights.items())
     summary = (f"{len(results)} results" + (f" shifted by {shift}" if shift else "")
-               + "".join(f" · {n}" for n in notes) + f" · {ms:.0f} ms")
+               + "".join(f" · {n}" for n in notes)
+               + (f" · filtered: {active.describe()}" if not active.is_empty() else "") + f" · {ms:.0f} ms")
     view = html.Div(
         [
             html.Img(src=q.get("preview"), className="query-image mb-2", id=ids.SEARCH_QUERY_IMAGE) if q.get("preview") else None,
@@ -234,7 +251,40 @@ def _results(q: dict[str, Any] | None, values: list[float | None], marks: Any, c
             if q.get("item_id") and q["item_id"] in cat else None,
         ]
     ) if q else None
-    return ui.gallery(cards, id=ids.SEARCH_GALLERY), summary, view
+    ranked = [{"item_id": r["item_id"], "score": round(float(r["score"]), 4)} for r in results]
+    return ui.gallery(cards, id=ids.SEARCH_GALLERY), summary, view, ranked
+
+
+clientside_callback(
+    """
+    function(ranked) {
+        ranked = ranked || [];
+        return [ranked.map(r => r.item_id).join(","), ranked.map(r => r.score).join(",")];
+    }
+    """,
+    Output({"type": ids.EXPORT_FORM_TYPE, "kind": "results"}, "value"),
+    Output({"type": ids.EXPORT_FORM_TYPE, "kind": "results-scores"}, "value"),
+    Input(ids.SEARCH_RESULT_IDS, "data"),
+)
+
+
+@callback(
+    Output(ids.BOARD_ADD_MESSAGE, "children", allow_duplicate=True),
+    Input(ids.SEARCH_ADD_BOARD, "n_clicks"),
+    State(ids.SEARCH_RESULT_IDS, "data"),
+    State(ids.ACTIVE_BOARD, "data"),
+    prevent_initial_call=True,
+)
+def _results_to_board(_n: int | None, ranked: list[dict[str, Any]] | None, active: Any) -> Any:
+    """Every result shown onto the open board, best first."""
+    if not _n:
+        return no_update
+    ws = open_workspace()
+    if ws is None:
+        return no_update
+    item_ids = [str(r.get("item_id")) for r in (ranked or [])[: search.DEFAULT_K] if isinstance(r, dict)]
+    message, colour = boards.add_to_board(ws, boards.active_board(active), item_ids)
+    return ui.alert(message, colour, id="board-add-alert", duration=4000)
 
 
 @callback(

@@ -11,10 +11,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from core.cli import bundle, catalog, cluster, collections, similarity
+from core.cli import bundle, catalog, cluster, collections, export, similarity
 from core.errors import StyleAtlasError
 
-COMMAND_GROUPS = [catalog, cluster, similarity, collections, bundle]
+COMMAND_GROUPS = [catalog, cluster, similarity, collections, bundle, export]
 
 
 class _Parser(argparse.ArgumentParser):

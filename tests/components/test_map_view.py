@@ -165,3 +165,23 @@ def test_a_redraw_without_a_polygon_keeps_the_tray_of_a_large_map() -> None:
         assert explore.keeps_tray(large, dropped) and not explore.keeps_tray(small, dropped)
     assert not explore.keeps_tray(large, {"points": [], "lassoPoints": {"x": [0, 1, 1], "y": [0, 0, 1]}})
     assert not explore.keeps_tray(large, {"range": {"x": [0, 1], "y": [0, 1]}})
+
+
+def test_the_filter_greys_a_large_map_and_thins_its_lasso() -> None:
+    """The filter bar on a map drawn per view: greyed points, not hidden; a lasso collects what passes."""
+    frame = _large_frame(map_view.MAX_POINTS + 5000)
+    keep = np.zeros(len(frame), dtype=bool)
+    keep[::2] = True
+    view = (2.0, 5.0, 2.0, 5.0)
+    fig = explore.build_figure(frame, "label", view=view, keep=keep)
+    rows = explore.trace_rows(frame, "label", view)
+    assert sum(len(r) for r in rows) > 0 and len(fig["data"]) == len(rows)
+    for trace, r in zip(fig["data"], rows, strict=True):
+        colour = np.frombuffer(__import__("base64").b64decode(trace["marker"]["color"]["bdata"]), np.uint8)
+        assert np.array_equal(colour, keep[r].astype(np.uint8))  # every drawn point stays, greyed or not
+        assert f"{int(keep[r].sum())} of {len(r)}" in trace["name"]
+    selected = {"points": [], "lassoPoints": {"x": [1, 3, 3, 1], "y": [1, 1, 3, 3]}}
+    x, y = frame["x"].to_numpy(), frame["y"].to_numpy()
+    inside = (x > 1) & (x < 3) & (y > 1) & (y < 3)
+    assert explore.selected_ids(frame, explore.trace_rows(frame, "label"), selected, keep) == (
+        frame["item_id"][inside & keep].tolist())

@@ -63,6 +63,22 @@ def test_colour_search_alone_and_with_an_image(tiny_sim_ws: Workspace) -> None:
     assert refine.colour_query({"lab": "x", "weights": [1]}) is None
 
 
+def test_filter_bar_thins_image_and_colour_search(tiny_sim_ws: Workspace) -> None:
+    """``allowed`` (what passes the filter bar): colour search ranks only those palettes; an
+    image search thins a wider candidate list, best first."""
+    ws = tiny_sim_ws
+    pipeline.palette(ws)
+    ids = ws.items()["item_id"].tolist()
+    allowed = {ids[0], ids[3]}
+    colour = refine.colour_from_hex("#1e1ec8")  # closest: the blue photo 2, left out by the filter
+    alone, _ = refine.results(ws, None, colour=colour, k=3, allowed=allowed)
+    assert {r["item_id"] for r in alone} == allowed
+    q = search.query_from_item(ws, ids[1])
+    plain = [r["item_id"] for r in refine.results(ws, q, k=5)[0]]
+    thinned = [r["item_id"] for r in refine.results(ws, q, k=5, allowed=allowed)[0]]
+    assert thinned == [i for i in plain if i in allowed]
+
+
 def test_thumbs_saved_as_a_direction(tiny_sim_ws: Workspace) -> None:
     ws = tiny_sim_ws
     ids = ws.items()["item_id"].tolist()
