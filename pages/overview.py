@@ -63,6 +63,8 @@ def layout(**_query: Any) -> html.Div:
 )
 def _build(_clicks: int | None) -> tuple[Any, Any]:
     """Queue a build job of the missing steps (it runs in a worker process; the banner follows it)."""
+    if not _clicks:  # the button (re)drawn, not pressed: Dash may call on insertion
+        return dash.no_update, dash.no_update
     if (refused := auth.refusal("start a build")) is not None:
         return ui.alert(refused, "warning", id=ids.BUILD_REFUSED), dash.no_update
     try:

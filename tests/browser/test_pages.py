@@ -32,7 +32,9 @@ def test_every_page_loads(atlas, app_workspace) -> None:
     atlas.wait_for_element(f"#{ids.ITEM_NEIGHBOURS} .item-card")
     # the navbar is built from the page registry
     nav = [a.text for a in atlas.find_elements(".navbar .nav-link")]
-    assert nav == ["Overview", "Explore", "Clusters", "Training", "Search"]
+    assert nav == ["Overview", "Explore", "Clusters", "Training", "Search", "Duplicates", "Boards", "Collections"]
+    for path in ("/duplicates", "/boards", "/collections"):
+        _visit(atlas, path, ".navbar", path.strip("/"))
 
 
 @pytest.mark.parametrize(
