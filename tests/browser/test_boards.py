@@ -126,7 +126,8 @@ def test_filter_the_map_by_a_tag_greys_the_others(atlas, app_workspace) -> None:
 def test_catalog_table_follows_the_map_selection(atlas, app_workspace) -> None:
     atlas.driver.set_window_size(1400, 1000)
     atlas.wait_for_page(url=atlas.server_url + "/explore")
-    atlas.find_element("#" + ids.CATALOG_GRID_OPEN).click()
+    opener = atlas.wait_for_element("#" + ids.CATALOG_GRID_OPEN, timeout=20)
+    atlas.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click()", opener)
     atlas.wait_for_element(f"#{ids.CATALOG_GRID} .ag-row img.grid-thumb", timeout=20)
     lasso(atlas)
     atlas.wait_for_element(f"#{ids.TRAY_GALLERY} img", timeout=10)

@@ -107,6 +107,7 @@ def growable(tmp_path: Path) -> Workspace:
     pipeline.cluster(ws, ClusterConfig(k_init=4, k_max=4, n_epochs=2, min_epochs=1, init_umap=None, baseline=False))
     pipeline.similarity(ws, SimilarityConfig(epochs=2, shipped_directions=None))
     pipeline.serving(ws)
+    next(s for s in pipeline.steps() if s.key == "palette").run(ws, pipeline.RunConfig(), None)
     ids = ws.items()["item_id"].astype(str).to_numpy()
     xy = np.random.default_rng(0).normal(size=(len(ids), 2)).astype(np.float32)
     frame = pd.DataFrame({"item_id": ids, "x": xy[:, 0], "y": xy[:, 1]})
