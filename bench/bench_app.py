@@ -26,7 +26,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-
+from bench.dash_requests import free_port, page_payload, pct  # noqa: E402
 from core.workspace import Workspace  # noqa: E402
 
 OUT = REPO / "bench" / "out"
@@ -55,15 +54,6 @@ return [fl.xaxis.l2p(tr.x[j]) + fl._size.l, fl.yaxis.l2p(tr.y[j]) + fl._size.t, 
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def pct(values: list[float], q: float) -> float:
-    """The q-th percentile (0..100) of ``values``."""
-    return float(np.percentile(np.asarray(values, dtype=float), q)) if values else float("nan")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Gunicorn:
@@ -450,16 +440,6 @@ def bench_search(ws: Workspace, trials: int = 5) -> dict[str, Any]:
 
 
 # -- 3. Load ------------------------------------------------------------------------------------
-def _page_payload(pathname: str, search: str = "") -> dict[str, Any]:
-    return {
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": pathname},
-                   {"id": "_pages_location", "property": "search", "value": search}],
-        "changedPropIds": ["_pages_location.pathname"],
-        "state": [],
-    }
-
 
 def _hover_payload(key: dict[str, Any], curve: int, point: int) -> dict[str, Any]:
     return {
@@ -510,7 +490,7 @@ def bench_load(ws: Workspace, users: int = 20, seconds: float = 60.0, workers: i
                     path, q = f"/item/{rng.choice(ids)}", ""
                 else:
                     path, q = "/search", f"?item={rng.choice(ids)}"
-                body = json.dumps(_page_payload(path, q))
+                body = json.dumps(page_payload(path, q))
                 kind, call = "page", lambda b=body: s.post(server.url + "/_dash-update-component", data=b, headers=hdr, timeout=30)
             elif r < 0.8:
                 c = rng.randrange(len(rows))

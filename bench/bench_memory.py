@@ -38,7 +38,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -51,7 +50,7 @@ import psutil
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-
+from bench.dash_requests import free_port, page_payload, pct  # noqa: E402
 from components import ids  # noqa: E402 - the repo on the path first
 
 CONFIGS: dict[str, tuple[dict[str, str], list[str]]] = {
@@ -65,14 +64,6 @@ RESULTS_KEY = "..search-results.children...search-summary.children...search-quer
 SLIDER_TYPE = ids.DIR_SLIDER_TYPE
 
 
-def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values, dtype=float), q)) if values else float("nan")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def total_memory(master: psutil.Process) -> tuple[float, int, str]:
@@ -150,15 +141,6 @@ class Server:
                 self.proc.kill()
         return self.proc.stderr.read() if self.proc.stderr else ""
 
-
-def page_payload(pathname: str, search: str = "") -> dict[str, Any]:
-    return {
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": pathname},
-                   {"id": "_pages_location", "property": "search", "value": search}],
-        "changedPropIds": ["_pages_location.pathname"], "state": [],
-    }
 
 
 def upload_payload(data: bytes, name: str) -> dict[str, Any]:

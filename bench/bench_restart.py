@@ -15,7 +15,6 @@ import json
 import os
 import shlex
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,16 +24,12 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from bench.dash_requests import free_port, page_payload  # noqa: E402
 
 PAGES = ["/", "/explore", "/clusters", "/training", "/search"]
 NOT_READY = ("Some parts are not built yet", "Building the demo catalog", "did not finish")
 TARGET_S = 30.0
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def procfile_command(port: int) -> list[str]:
@@ -46,17 +41,6 @@ def procfile_command(port: int) -> list[str]:
     gunicorn = REPO / ".venv" / "bin" / argv[0]
     return [str(gunicorn) if gunicorn.exists() else argv[0], *argv[1:]]
 
-
-def page_payload(pathname: str, search: str = "") -> dict[str, Any]:
-    """The Dash pages callback a browser sends for ``pathname``."""
-    return {
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": pathname},
-                   {"id": "_pages_location", "property": "search", "value": search}],
-        "changedPropIds": ["_pages_location.pathname"],
-        "state": [],
-    }
 
 
 def populated(text: str) -> bool:
