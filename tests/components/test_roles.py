@@ -3,6 +3,7 @@ sign in (rate limited) and write; a viewer's tray goes to a scratch space only t
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -222,3 +223,22 @@ def test_local_mode_is_one_editor(tiny_clustered_ws: Workspace, monkeypatch: pyt
     monkeypatch.delenv("STYLE_ATLAS_EDITORS", raising=False)
     assert "Saved." in text(_rename(client(), 0, "Local name"))
     assert "you are its editor" in text(render_page(client(), "/signin"))
+
+
+def test_forged_keep_duplicate_from_a_viewer_hides_nothing(hosted, tiny_ws: Workspace) -> None:
+    from components import ids
+    from core import hidden
+
+    item = str(tiny_ws.items()["item_id"].iloc[1])
+    keep = {"type": ids.DUP_KEEP_TYPE, "item": item}
+    body = {
+        "output": f"..{ids.DUP_MESSAGE}.children...{ids.DUP_VERSION}.data..",
+        "outputs": [{"id": ids.DUP_MESSAGE, "property": "children"}, {"id": ids.DUP_VERSION, "property": "data"}],
+        "inputs": [[{"id": keep, "property": "n_clicks", "value": 1}], []],
+        "state": [{"id": ids.DUP_THRESHOLD, "property": "value", "value": 0.5},
+                  {"id": ids.DUP_VERSION, "property": "data", "value": 0}],
+        "changedPropIds": [json.dumps(keep, sort_keys=True, separators=(",", ":")) + ".n_clicks"],
+    }
+    answer = client().post("/_dash-update-component", json=body)
+    assert REFUSED in text(answer)
+    assert hidden.hidden_ids(tiny_ws.annotations_path) == frozenset()
